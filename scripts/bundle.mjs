@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Builds one ncc bundle per action: src/<action>/index.ts → dist/<action>/index.js (plus the chunks ncc
+// splits off for lazily imported SDKs). `node scripts/bundle.mjs [action ...]`; no names = every action.
+// Bundles are minified: they are committed, and every byte of them lands in the repository's history.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const all = readdirSync(path.join(root, 'src'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(path.join(root, 'src', entry.name, 'index.ts')))
+  .map((entry) => entry.name)
+  .sort();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !all.includes(name));
+if (unknown.length) {
+  console.error(`No action named ${unknown.join(', ')}; actions are: ${all.join(', ')}`);
+  process.exit(2);
+}
+const ncc = path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
+for (const action of wanted.length ? wanted : all) {
+  const out = path.join(root, 'dist', action);
+  rmSync(out, { recursive: true, force: true });
+  const started = Date.now();
+  execFileSync(process.execPath, [ncc, 'build', `src/${action}/index.ts`, '-o', `dist/${action}`, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  console.log(`bundled ${action} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
