@@ -3,7 +3,7 @@
 // splits off for lazily imported SDKs). `node scripts/bundle.mjs [action ...]`; no names = every action.
 // Bundles are minified: they are committed, and every byte of them lands in the repository's history.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { readdirSync, rmSync, existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -20,11 +20,15 @@ if (unknown.length) {
 const ncc = path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
 for (const action of wanted.length ? wanted : all) {
   const out = path.join(root, 'dist', action);
-  rmSync(out, { recursive: true, force: true });
+  // Build beside the old bundle and swap only on success, so a failed build leaves the last good one.
+  const staging = path.join(root, 'dist', `.staging-${action}`);
+  rmSync(staging, { recursive: true, force: true });
   const started = Date.now();
-  execFileSync(process.execPath, [ncc, 'build', `src/${action}/index.ts`, '-o', `dist/${action}`, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'], {
+  execFileSync(process.execPath, [ncc, 'build', `src/${action}/index.ts`, '-o', staging, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'], {
     cwd: root,
     stdio: 'inherit',
   });
+  rmSync(out, { recursive: true, force: true });
+  renameSync(staging, out);
   console.log(`bundled ${action} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,8 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import * as core from '@actions/core';
 import { ConfigurationError } from './errors.js';
-import { readEnum, readGuid, readString } from './inputs.js';
-import { registerConnectionString } from './mask.js';
+import { rawInput, readEnum, readGuid, readString } from './inputs.js';
+import { registerConnectionString, registerSecret } from './mask.js';
 
 /**
  * How an action authenticates to Azure. Reading the inputs imports no Azure SDK, so an action with a
@@ -39,6 +39,9 @@ export interface AuthRules {
 const HTTPS_URL = /^https:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/;
 
 export function readAzureAuth(rules: AuthRules): AzureAuth {
+  // A secret the chosen method does not use is still a secret: mask it before anything could print it.
+  registerSecret(rawInput('client-secret'));
+  registerConnectionString(rawInput('connection-string'));
   const method = readEnum('auth', AUTH_METHODS, 'oidc');
   const armEndpoint = readString('arm-endpoint', {
     default: DEFAULT_ARM_ENDPOINT,
@@ -84,14 +87,43 @@ export function readAzureAuth(rules: AuthRules): AzureAuth {
   if (method === 'client-secret') {
     auth.clientSecret = readString('client-secret', { required: true, secret: true, expected: 'the app registration\'s client secret, passed from a GitHub secret' });
   }
-  if (method === 'oidc' && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+  if (method === 'oidc' && (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
     throw new ConfigurationError(
       'auth',
-      'is "oidc", but this job cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)',
+      'is "oidc", but this job cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set)',
       'Add `permissions: id-token: write` to the job (and `contents: read`), or choose another "auth".',
     );
   }
   return auth;
+}
+
+/** Reuse a GitHub ID token until this long before its `exp`. */
+const ID_TOKEN_REUSE_MARGIN_S = 60;
+
+/**
+ * The GitHub OIDC token as the client assertion. ClientAssertionCredential asks for an assertion on
+ * every token request (one per SDK client and scope), so the token is reused until shortly before it
+ * expires rather than fetched from GitHub each time. A token whose expiry cannot be read is not reused.
+ */
+export function reusedGithubIdToken(now: () => number = Date.now): () => Promise<string> {
+  let cached: { token: string; reuseUntilMs: number } | undefined;
+  return async () => {
+    if (cached && now() < cached.reuseUntilMs) return cached.token;
+    const token = await core.getIDToken(OIDC_AUDIENCE);
+    const exp = jwtExpiry(token);
+    cached = exp ? { token, reuseUntilMs: (exp - ID_TOKEN_REUSE_MARGIN_S) * 1000 } : undefined;
+    return token;
+  };
+}
+
+/** The `exp` claim (seconds since the epoch) of a JWT, without verifying it; undefined if unreadable. */
+export function jwtExpiry(jwt: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The credential for ARM and Blob calls. Loads @azure/identity only now. */
@@ -103,12 +135,7 @@ export async function createTokenCredential(auth: AzureAuth): Promise<TokenCrede
     : {};
   switch (auth.method) {
     case 'oidc':
-      return new identity.ClientAssertionCredential(
-        auth.tenantId!,
-        auth.clientId!,
-        () => core.getIDToken(OIDC_AUDIENCE),
-        common,
-      );
+      return new identity.ClientAssertionCredential(auth.tenantId!, auth.clientId!, reusedGithubIdToken(), common);
     case 'client-secret':
       return new identity.ClientSecretCredential(auth.tenantId!, auth.clientId!, auth.clientSecret!, common);
     case 'azure-cli':
@@ -118,9 +145,14 @@ export async function createTokenCredential(auth: AzureAuth): Promise<TokenCrede
   }
 }
 
-/** Options every ARM management client gets: the endpoint and its token scope. */
-export function armClientOptions(auth: AzureAuth): { endpoint: string; credentialScopes: string[] } {
-  return { endpoint: auth.armEndpoint, credentialScopes: [`${auth.armEndpoint}/.default`] };
+/**
+ * Options every ARM management client gets: the endpoint and its token scope. The installed ARM SDKs
+ * (arm-resources 8, arm-storage 21, arm-containerservice, arm-containerregistry) are the TypeSpec
+ * generated ones, which read the scope from `credentials.scopes` (the older `credentialScopes` option
+ * is silently ignored, and they would ask Entra ID for a public-cloud token in a sovereign cloud).
+ */
+export function armClientOptions(auth: AzureAuth): { endpoint: string; credentials: { scopes: string[] } } {
+  return { endpoint: auth.armEndpoint, credentials: { scopes: [`${auth.armEndpoint}/.default`] } };
 }
 
 /**

@@ -6,7 +6,8 @@
  * Neither prints a stack trace; a bug prints its stack only under ACTIONS_STEP_DEBUG.
  */
 export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
+  // Typed string (not the literal) so a subclass can name itself.
+  override readonly name: string = 'ConfigurationError';
   constructor(
     readonly input: string | undefined,
     readonly problem: string,
@@ -17,13 +18,16 @@ export class ConfigurationError extends Error {
 }
 
 export class GuidedError extends Error {
-  override readonly name = 'GuidedError';
+  override readonly name: string = 'GuidedError';
+  /** What failed, without the guidance (`message` holds both). */
+  readonly headline: string;
   constructor(
     message: string,
     /** What the user should do next (may span several lines). */
     readonly guidance: string,
   ) {
     super(guidance ? `${message}\n${guidance}` : message);
+    this.headline = message;
   }
 }
 

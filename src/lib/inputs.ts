@@ -97,7 +97,8 @@ export function readBoolean(name: string, defaultValue: boolean): boolean {
 export function readEnum<T extends string>(name: string, allowed: readonly T[], defaultValue: T): T {
   const value = rawInput(name);
   if (!value) return defaultValue;
-  const match = allowed.find((candidate) => candidate === value.toLowerCase());
+  // Case-insensitive both ways, so allowed values with capitals (Standard_LRS) can be matched at all.
+  const match = allowed.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
   if (!match) {
     throw new ConfigurationError(
       name,
@@ -111,11 +112,13 @@ export function readEnum<T extends string>(name: string, allowed: readonly T[], 
 export function readInteger(name: string, rule: { default: number; min?: number; max?: number }): number {
   const value = rawInput(name);
   if (!value) return rule.default;
-  const range = `a whole number${rule.min !== undefined ? ` ≥ ${rule.min}` : ''}${rule.max !== undefined ? ` and ≤ ${rule.max}` : ''}`;
-  if (!/^-?\d+$/.test(value)) {
+  const bounds = [rule.min !== undefined ? `≥ ${rule.min}` : '', rule.max !== undefined ? `≤ ${rule.max}` : ''].filter(Boolean);
+  const range = `a whole number${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+  const parsed = Number(value);
+  // Beyond 2^53 a number is no longer exact: "9007199254740993" would silently become ...992.
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed)) {
     throw new ConfigurationError(name, `is ${describeValue(value, false)}, which is not a whole number`, `Set "${name}" to ${range}.`);
   }
-  const parsed = Number(value);
   if ((rule.min !== undefined && parsed < rule.min) || (rule.max !== undefined && parsed > rule.max)) {
     throw new ConfigurationError(name, `is ${parsed}, outside the accepted range`, `Set "${name}" to ${range}.`);
   }

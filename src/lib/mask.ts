@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { secretForms } from './secret-text.js';
 
 /**
  * Every secret this process knows about. `core.setSecret` makes the runner hide a value in the log; this
@@ -7,18 +8,10 @@ import * as core from '@actions/core';
  */
 const knownSecrets = new Set<string>();
 
-/** Shorter values would turn ordinary words into *** everywhere; nothing real is that short. */
-const MIN_SECRET_LENGTH = 3;
-
 export function registerSecret(value: string | undefined | null): void {
   if (!value) return;
-  const forms = new Set<string>([value, value.trim()]);
-  // The runner masks line by line, so a multi-line secret (a PEM key) is registered per line too.
-  for (const line of value.split(/\r?\n/)) forms.add(line.trim());
-  // The same value as it appears inside JSON (escaped quotes, backslashes, newlines).
-  forms.add(JSON.stringify(value).slice(1, -1));
-  for (const form of forms) {
-    if (form.length < MIN_SECRET_LENGTH || knownSecrets.has(form)) continue;
+  for (const form of secretForms(value)) {
+    if (knownSecrets.has(form)) continue;
     knownSecrets.add(form);
     core.setSecret(form);
   }
@@ -26,6 +19,7 @@ export function registerSecret(value: string | undefined | null): void {
 
 /** A storage connection string: the whole string and each credential part in it. */
 export function registerConnectionString(connectionString: string): void {
+  if (!connectionString) return;
   registerSecret(connectionString);
   for (const part of connectionString.split(';')) {
     const match = /^\s*(AccountKey|SharedAccessSignature|SharedAccessKey)=(.+)$/i.exec(part);

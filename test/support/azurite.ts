@@ -24,14 +24,15 @@ const require = createRequire(import.meta.url);
  */
 export async function startAzurite(options: { oauth?: boolean } = {}): Promise<Azurite> {
   const bin = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/blob/main.js');
-  const args = [bin, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
-    '--location', mkdtempSync(path.join(tmpdir(), 'azurite-'))];
+  // In memory: nothing to clean up. (Azurite refuses --location together with --inMemoryPersistence.)
+  const args = [bin, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--loose'];
   if (options.oauth) {
     const dir = process.env.AZURE_BAKERY_TEST_TLS_DIR ?? path.resolve('.tmp/tls');
     testTlsOptions(); // fails early when global-setup did not run
     args.push('--oauth', 'basic', '--cert', path.join(dir, 'cert.pem'), '--key', path.join(dir, 'key.pem'));
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its cwd is a scratch directory, in case a version writes a debug log or database file there anyway.
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(path.join(tmpdir(), 'azurite-')) });
   const blobEndpoint = await new Promise<string>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`Azurite did not start: ${seen}`)), 30_000);
