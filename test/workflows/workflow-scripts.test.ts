@@ -1,0 +1,368 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCommandFile } from '../support/run-dist.js';
+import { checkWorkflow, repositoryOnDisk } from './workflow-references.js';
+import { REPO_ROOT, REUSABLE_WORKFLOWS, findStep, readRepoFile } from './workflow-files.js';
+
+/**
+ * The shell the workflows run: .github/workflows/scripts/resolve-stack.sh, the destroy guard and the
+ * release steps, each run with bash exactly as a runner runs a `run:` step
+ * (bash --noprofile --norc -eo pipefail <file>), with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
+ */
+
+const temporary: string[] = [];
+afterEach(() => {
+  for (const directory of temporary.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const directory = mkdtempSync(path.join(tmpdir(), 'bakery-workflow-'));
+  temporary.push(directory);
+  return directory;
+}
+
+interface StepRun {
+  status: number;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+function runBash(script: string, env: Record<string, string>, cwd: string): StepRun {
+  const runnerTemp = tempDir();
+  const scriptFile = path.join(runnerTemp, 'step.sh');
+  const outputFile = path.join(runnerTemp, 'output');
+  const summaryFile = path.join(runnerTemp, 'summary');
+  writeFileSync(scriptFile, script);
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const result = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: runnerTemp, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, ...env },
+  });
+  return { status: result.status ?? -1, stdout: result.stdout + result.stderr, outputs: parseCommandFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+}
+
+function runStep(file: string, job: string, step: string, env: Record<string, string>, cwd: string): StepRun {
+  return runBash(String(findStep(file, job, step).run), env, cwd);
+}
+
+// --- resolve-stack.sh ------------------------------------------------------------------------------
+
+const RESOLVE_STACK = readRepoFile('.github/workflows/scripts/resolve-stack.sh');
+const BUNDLED = '.azure-bakery-actions/terraform/stacks/bakery';
+
+/** A caller's workspace: the bundled stack checked out, environments/<env>.tfvars, and `files`. */
+function workspace(files: Record<string, string> = {}): string {
+  const root = tempDir();
+  const all = { [`${BUNDLED}/main.tf`]: 'terraform {}\n', 'environments/dev.tfvars': 'location = "westeurope"\n', ...files };
+  for (const [name, text] of Object.entries(all)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    writeFileSync(path.join(root, name), text);
+  }
+  return root;
+}
+
+function resolveStack(root: string, env: Record<string, string>): StepRun {
+  return runBash(RESOLVE_STACK, { ENVIRONMENT: 'dev', IDENTIFIER: 'contoso01', STACK_DIRECTORY: '', BUNDLED_STACK: BUNDLED, VAR_FILES: 'environments/{environment}.tfvars', VARIABLES: '', ...env }, root);
+}
+
+describe('resolve-stack.sh', () => {
+  it('every reusable workflow runs it the same way, from the checkout of this release', () => {
+    for (const file of REUSABLE_WORKFLOWS) {
+      const jobs = file === 'deploy.yml' ? ['plan', 'apply'] : file === 'destroy.yml' ? ['destroy'] : file === 'plan.yml' ? ['plan'] : ['drift'];
+      for (const job of jobs) {
+        const step = findStep(`.github/workflows/${file}`, job, 'stack');
+        expect(step.run, `${file} ${job}`).toBe('bash .azure-bakery-actions/.github/workflows/scripts/resolve-stack.sh');
+        expect(Object.keys(step.env as object).sort(), `${file} ${job}`).toEqual(['BUNDLED_STACK', 'DEPLOYER_OBJECT_ID', 'ENVIRONMENT', 'IDENTIFIER', 'STACK_DIRECTORY', 'VARIABLES', 'VAR_FILES']);
+        expect((step.env as Record<string, string>).BUNDLED_STACK).toBe(BUNDLED);
+      }
+    }
+  });
+
+  it('picks the bundled Bakery stack and sets identifier and environment for it', () => {
+    const root = workspace();
+    const run = resolveStack(root, { VARIABLES: 'owner=data-platform\n# a comment\n\ntags={ Team = "{environment}" }' });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toEqual({
+      'working-directory': BUNDLED,
+      'resource-group': 'rg-bakery-contoso01-dev',
+      'cluster-name': 'aks-bakery-contoso01-dev',
+      'var-files': path.join(root, 'environments/dev.tfvars'),
+      variables: 'identifier=contoso01\nenvironment=dev\nowner=data-platform\ntags={ Team = "dev" }',
+    });
+    expect(run.stdout).toContain('the Bakery stack of this release');
+  });
+
+  it('names the deploy identity to the Bakery stack, so every plan grants the same principal', () => {
+    const objectId = '2a4b8f06-1c7e-4b5a-9d3e-0f6a7b8c9d10';
+    const run = resolveStack(workspace(), { DEPLOYER_OBJECT_ID: objectId });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs.variables).toBe(`identifier=contoso01\nenvironment=dev\ndeployer_object_id=${objectId}`);
+  });
+
+  // Terraform refuses -var for a variable the root module does not declare.
+  it('sets only variables that the Bakery stack declares', () => {
+    const run = resolveStack(workspace(), { DEPLOYER_OBJECT_ID: '2a4b8f06-1c7e-4b5a-9d3e-0f6a7b8c9d10' });
+    const set = run.outputs.variables!.split('\n').map((line) => line.split('=')[0]);
+    const declared = [...readRepoFile('terraform/stacks/bakery/variables.tf').matchAll(/^variable "([^"]+)"/gm)].map((match) => match[1]);
+    expect(set.filter((name) => !declared.includes(name))).toEqual([]);
+  });
+
+  // destroy.yml passes them so that the destroy action removes the worker's namespace first.
+  it('names the resource group and cluster as the Bakery stack names them', () => {
+    const conventions = readRepoFile('terraform/modules/conventions/main.tf');
+    const stack = readRepoFile('terraform/stacks/bakery/main.tf');
+    const workload = /module "conventions"[\s\S]*?workload\s*=\s*"([^"]+)"/.exec(stack)?.[1];
+    const qualifier = /qualifier\s*=\s*"([^"]+)"/.exec(conventions)?.[1];
+    const pattern = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"([^"]+)"`, 'm').exec(conventions)?.[1];
+    const expand = (template: string) =>
+      template
+        .replace('${local.qualifier}', qualifier!)
+        .replace('${var.workload}', workload!)
+        .replace('${var.identifier}', 'contoso01')
+        .replace('${var.environment}', 'dev');
+    const run = resolveStack(workspace(), {});
+    expect(run.outputs['resource-group']).toBe(expand(expand(pattern('resource_group')!)));
+    expect(run.outputs['cluster-name']).toBe(expand(expand(pattern('kubernetes_cluster')!)));
+  });
+
+  it("uses the caller's root module as it is, with comma-separated var files and absolute paths", () => {
+    const root = workspace({ 'infra/bakery/main.tf': '', 'infra/common.tfvars': '', 'infra/prod.tfvars': '' });
+    const run = resolveStack(root, { ENVIRONMENT: 'prod', STACK_DIRECTORY: 'infra/bakery/', VAR_FILES: 'infra/common.tfvars, infra/{environment}.tfvars', DEPLOYER_OBJECT_ID: '2a4b8f06-1c7e-4b5a-9d3e-0f6a7b8c9d10' });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toEqual({
+      'working-directory': 'infra/bakery',
+      'resource-group': '',
+      'cluster-name': '',
+      'var-files': `${path.join(root, 'infra/common.tfvars')}\n${path.join(root, 'infra/prod.tfvars')}`,
+      variables: '',
+    });
+  });
+
+  it('passes values that look like the output delimiter through unchanged', () => {
+    const root = workspace();
+    const run = resolveStack(root, { VARIABLES: 'a=EOF\nb=x<<EOF' });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs.variables).toBe('identifier=contoso01\nenvironment=dev\na=EOF\nb=x<<EOF');
+  });
+
+  it.each([
+    ['a var file that does not exist', { ENVIRONMENT: 'prod' }, "::error title=Input var-files::'environments/prod.tfvars' does not exist"],
+    ['a working directory without Terraform files', { STACK_DIRECTORY: 'environments' }, "::error title=Input working-directory::'environments' has no Terraform files"],
+    ['a working directory outside the repository', { STACK_DIRECTORY: '../elsewhere' }, "::error title=Input working-directory::'../elsewhere' leaves the repository"],
+    ['an environment that is not a plain name', { ENVIRONMENT: 'dev/../prod' }, "::error title=Input environment::'dev/../prod' is not a usable environment name"],
+    ['an empty identifier', { IDENTIFIER: '' }, '::error title=Input identifier::identifier is empty'],
+    ['a variables line that is not name=value', { VARIABLES: 'owner data-platform' }, "::error title=Input variables::'owner data-platform' is not a name=value line"],
+    ['a deployer object ID that is not a GUID', { DEPLOYER_OBJECT_ID: 'bakery-dev-deploy' }, "::error title=Input deployer-object-id::'bakery-dev-deploy' is not an object ID"],
+  ])('refuses %s before anything else runs, naming the input', (_case, env, message) => {
+    const run = resolveStack(workspace(), env);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(message);
+    expect(run.outputs).toEqual({});
+  });
+
+  it('reports a missing bundled stack', () => {
+    const root = workspace();
+    rmSync(path.join(root, BUNDLED), { recursive: true });
+    const run = resolveStack(root, {});
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('the Bakery stack was not found');
+  });
+});
+
+// --- the destroy guard ------------------------------------------------------------------------------
+
+describe("destroy.yml's guard", () => {
+  const guard = (env: Record<string, string>) =>
+    runStep('.github/workflows/destroy.yml', 'guard', 'Refuse unless confirmed and allowed', { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false', ...env }, tempDir());
+
+  it('lets a confirmed, unprotected environment through', () => {
+    const run = guard({});
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.stdout).toContain("Destroying 'dev' is confirmed");
+  });
+
+  it.each([
+    ['an empty confirm', { CONFIRM: '' }],
+    ['a confirm that differs', { CONFIRM: 'prod' }],
+    ['a confirm that differs only in case', { CONFIRM: 'Dev' }],
+  ])('refuses %s', (_case, env) => {
+    const run = guard(env);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=Input confirm::confirm must be exactly');
+    expect(run.stdout).toContain('Nothing was destroyed.');
+  });
+
+  it.each(['prod', 'prod-eu', 'production'])('refuses the protected environment %s unless allowed', (environment) => {
+    const refused = guard({ ENVIRONMENT: environment, CONFIRM: environment });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toContain(`'${environment}' matches the protected pattern 'prod*'`);
+    const allowed = guard({ ENVIRONMENT: environment, CONFIRM: environment, ALLOW_PROTECTED: 'true' });
+    expect(allowed.status, allowed.stdout).toBe(0);
+    expect(allowed.stdout).toContain('::warning title=Protected environment::');
+  });
+
+  it('reads several patterns, one per line or comma-separated', () => {
+    expect(guard({ ENVIRONMENT: 'qa', CONFIRM: 'qa', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(1);
+    expect(guard({ ENVIRONMENT: 'shared-eu', CONFIRM: 'shared-eu', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(1);
+    expect(guard({ ENVIRONMENT: 'staging', CONFIRM: 'staging', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(0);
+    expect(guard({ ENVIRONMENT: 'prod', CONFIRM: 'prod', PROTECTED_ENVIRONMENTS: '' }).status).toBe(0);
+  });
+});
+
+// --- release.yml -----------------------------------------------------------------------------------
+
+const RELEASE = '.github/workflows/release.yml';
+
+describe("release.yml's tag check", () => {
+  it.each([
+    ['v1.4.0', 'v1'],
+    ['v12.0.3', 'v12'],
+    ['v2.0.0-rc.1', 'v2'],
+  ])('accepts %s and names its major tag %s', (tag, major) => {
+    const run = runStep(RELEASE, 'release', 'tag', { TAG: tag }, tempDir());
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toEqual({ major });
+  });
+
+  it.each(['1.4.0', 'v1.4', 'v1', 'release-1.4.0'])('refuses %s', (tag) => {
+    const run = runStep(RELEASE, 'release', 'tag', { TAG: tag }, tempDir());
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('is not vMAJOR.MINOR.PATCH');
+  });
+});
+
+/** A copy of this repository's workflows (and the scripts and actions they reference) in a temp directory. */
+function workflowsCopy(): string {
+  const root = tempDir();
+  cpSync(path.join(REPO_ROOT, '.github'), path.join(root, '.github'), { recursive: true });
+  return root;
+}
+
+describe("release.yml's pinning", () => {
+  const pin = (root: string, tag = 'v1.4.0') => runStep(RELEASE, 'release', 'Pin the reusable workflows to the release', { TAG: tag }, root);
+
+  it("pins every use of this repository's actions and the stack checkout in the reusable workflows to the tag, and nothing else", () => {
+    const root = workflowsCopy();
+    const run = pin(root);
+    expect(run.status, run.stdout).toBe(0);
+    for (const file of readdirSync(path.join(root, '.github/workflows')).filter((name) => name.endsWith('.yml'))) {
+      const before = readRepoFile(`.github/workflows/${file}`).split('\n');
+      const after = readFileSync(path.join(root, '.github/workflows', file), 'utf8').split('\n');
+      expect(after).toHaveLength(before.length);
+      const changed = after.filter((line, index) => line !== before[index]);
+      if (!(REUSABLE_WORKFLOWS as readonly string[]).includes(file)) {
+        expect(changed, file).toEqual([]);
+        continue;
+      }
+      expect(changed.length, file).toBeGreaterThan(0);
+      for (const line of changed) expect(line, file).toMatch(/uses: azure-bakery\/azure-bakery-actions\/actions\/[a-z-]+@v1\.4\.0$|ref: v1\.4\.0 # azure-bakery-actions release ref$/);
+      expect(after.join('\n'), file).not.toMatch(/^\s*(- )?uses: azure-bakery\/azure-bakery-actions\/actions\/[a-z-]+@v1$/m);
+      // The pinned workflow still uses one ref for all of this repository's actions.
+      const problems = checkWorkflow(file, after.join('\n'), repositoryOnDisk(REPO_ROOT)).map((problem) => problem.message);
+      expect(problems.filter((message) => message.includes('different refs'))).toEqual([]);
+    }
+    expect(run.stdout).toMatch(/Pinned \d+ action references in 4 reusable workflows to v1\.4\.0\./);
+  });
+
+  it('fails on a reference the patterns cannot rewrite, instead of releasing a moving ref', () => {
+    const root = workflowsCopy();
+    const plan = path.join(root, '.github/workflows/plan.yml');
+    writeFileSync(plan, readFileSync(plan, 'utf8').replace('ref: v1 # azure-bakery-actions release ref', 'ref: v1  # azure-bakery-actions release ref'));
+    const run = pin(root);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('References not pinned to v1.4.0');
+    expect(run.stdout).toContain('plan.yml');
+  });
+
+  it('rewrites a quoted reference too', () => {
+    const root = workflowsCopy();
+    const drift = path.join(root, '.github/workflows/drift.yml');
+    writeFileSync(drift, readFileSync(drift, 'utf8').replace('uses: azure-bakery/azure-bakery-actions/actions/plan@v1', "uses: 'azure-bakery/azure-bakery-actions/actions/plan@v1'"));
+    const run = pin(root, 'v2.0.0');
+    expect(run.status, run.stdout).toBe(0);
+    expect(readFileSync(drift, 'utf8')).toContain("uses: 'azure-bakery/azure-bakery-actions/actions/plan@v2.0.0'");
+  });
+
+  it('fails when there is no reusable workflow to pin', () => {
+    const root = tempDir();
+    mkdirSync(path.join(root, '.github/workflows'), { recursive: true });
+    writeFileSync(path.join(root, '.github/workflows/ci.yml'), 'on: push\n');
+    const run = pin(root);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('No reusable workflow');
+  });
+});
+
+describe('release.yml against a git remote', () => {
+  function git(cwd: string, ...args: string[]): string {
+    const result = spawnSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  }
+
+  /** origin (bare) with main holding this repository's .github and the release tag; a clone at the tag. */
+  function releaseRepository(tag: string): { origin: string; clone: string; tagged: string } {
+    const base = tempDir();
+    const origin = path.join(base, 'origin.git');
+    const work = path.join(base, 'work');
+    git(base, 'init', '--quiet', '--bare', origin);
+    git(base, 'clone', '--quiet', origin, work);
+    cpSync(path.join(REPO_ROOT, '.github'), path.join(work, '.github'), { recursive: true });
+    git(work, 'add', '.github');
+    git(work, 'commit', '--quiet', '-m', 'main');
+    git(work, 'tag', '-a', tag, '-m', tag);
+    git(work, 'push', '--quiet', 'origin', 'main', `refs/tags/${tag}`);
+    const clone = path.join(base, 'clone');
+    git(base, 'clone', '--quiet', origin, clone);
+    git(clone, 'checkout', '--quiet', `refs/tags/${tag}`);
+    return { origin, clone, tagged: git(work, 'rev-parse', 'HEAD') };
+  }
+
+  it('commits the pins on top of the tag and moves the tag and the major tag there', () => {
+    const { origin, clone, tagged } = releaseRepository('v1.4.0');
+    const env = { TAG: 'v1.4.0', MAJOR: 'v1', PRERELEASE: 'false', DEFAULT_BRANCH: 'main' };
+    expect(runStep(RELEASE, 'release', 'Check that the release is on the default branch', env, clone).status).toBe(0);
+    expect(runStep(RELEASE, 'release', 'Pin the reusable workflows to the release', env, clone).status).toBe(0);
+    const run = runStep(RELEASE, 'release', 'Commit and move the tags', env, clone);
+    expect(run.status, run.stdout).toBe(0);
+
+    const released = git(origin, 'rev-parse', 'v1.4.0^{commit}');
+    expect(git(origin, 'rev-parse', 'v1^{commit}')).toBe(released);
+    expect(git(origin, 'rev-parse', `${released}^`)).toBe(tagged);
+    expect(git(origin, 'rev-parse', 'main')).toBe(tagged);
+    expect(git(origin, 'show', `${released}:.github/workflows/deploy.yml`)).toContain('uses: azure-bakery/azure-bakery-actions/actions/deploy@v1.4.0');
+    expect(git(origin, 'log', '-1', '--format=%an <%ae>', released)).toBe('github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>');
+    expect(run.summary).toContain('v1 moved to v1.4.0');
+  });
+
+  it('leaves the major tag alone for a prerelease', () => {
+    const { origin, clone } = releaseRepository('v2.0.0-rc.1');
+    git(clone, 'push', '--quiet', 'origin', 'refs/tags/v2.0.0-rc.1:refs/tags/v2');
+    const before = git(origin, 'rev-parse', 'v2^{commit}');
+    const env = { TAG: 'v2.0.0-rc.1', MAJOR: 'v2', PRERELEASE: 'true' };
+    expect(runStep(RELEASE, 'release', 'Pin the reusable workflows to the release', env, clone).status).toBe(0);
+    const run = runStep(RELEASE, 'release', 'Commit and move the tags', env, clone);
+    expect(run.status, run.stdout).toBe(0);
+    expect(git(origin, 'rev-parse', 'v2^{commit}')).toBe(before);
+    expect(git(origin, 'rev-parse', 'v2.0.0-rc.1^{commit}')).not.toBe(before);
+    expect(run.summary).toContain('prerelease: v2 not moved');
+  });
+
+  it('refuses a tag that is not on the default branch', () => {
+    const { clone } = releaseRepository('v1.5.0');
+    git(clone, 'checkout', '--quiet', '-b', 'side');
+    writeFileSync(path.join(clone, 'side.txt'), 'x');
+    git(clone, 'add', 'side.txt');
+    git(clone, 'commit', '--quiet', '-m', 'side');
+    git(clone, 'tag', '-f', 'v1.5.1');
+    const run = runStep(RELEASE, 'release', 'Check that the release is on the default branch', { TAG: 'v1.5.1', DEFAULT_BRANCH: 'main' }, clone);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('v1.5.1 is not on main');
+  });
+});
