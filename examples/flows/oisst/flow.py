@@ -1,0 +1,91 @@
+"""NOAA OISST v2.1 daily sea-surface temperature → Zarr in the Bakery's flow-cache container.
+
+The modern form of pangeo-forge's original test recipe (staged-recipes ``noaa-oisst``, which the first
+Azure Bakery ran with Prefect 1 and a Dask KubeCluster):
+
+- pangeo-forge-recipes' ``FilePattern`` describes the inputs, one NetCDF file per day from NOAA's URL
+  pattern (the Beam-free part of pangeo-forge-recipes; no Beam runner is needed for a few days);
+- a Dask cluster on the same AKS cluster (dask-kubernetes operator) fetches and opens the days in
+  parallel; it is named ``dask-<flow run name>`` so the Log Analytics queries register-flow prints for a
+  failed run find its scheduler and workers;
+- the flow-run pod combines the days and writes Zarr with adlfs, authenticated by the pod's workload
+  identity (DefaultAzureCredential): no storage key or connection string anywhere.
+
+Run by register-flow's smoke run: deploy ``flow.py:noaa_oisst`` with ``parameters`` naming the cache
+account, container and the Dask image (see README.md).
+"""
+
+from __future__ import annotations
+
+import fsspec
+import pandas as pd
+import xarray as xr
+from adlfs import AzureBlobFileSystem
+from azure.identity.aio import DefaultAzureCredential
+from dask_kubernetes.operator import KubeCluster
+from pangeo_forge_recipes.patterns import ConcatDim, FilePattern
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+
+
+def make_url(time: pd.Timestamp) -> str:
+    """NOAA's URL of one day of OISST v2.1 AVHRR (the original recipe's pattern)."""
+    return (
+        "https://www.ncei.noaa.gov/data/sea-surface-temperature-optimum-interpolation"
+        f"/v2.1/access/avhrr/{time:%Y%m}/oisst-avhrr-v02r01.{time:%Y%m%d}.nc"
+    )
+
+
+def oisst_pattern(start: str, end: str) -> FilePattern:
+    dates = pd.date_range(start, end, freq="D")
+    return FilePattern(make_url, ConcatDim("time", dates, nitems_per_file=1))
+
+
+def open_day(url: str) -> xr.Dataset:
+    """Runs on a Dask worker: download one day and load it into memory."""
+    with fsspec.open(url, mode="rb") as file:
+        return xr.open_dataset(file, engine="h5netcdf").load()
+
+
+@task(retries=2, retry_delay_seconds=60)
+def fetch_days(urls: list[str], dask_image: str, namespace: str, workers: int) -> xr.Dataset:
+    logger = get_run_logger()
+    cluster_name = f"dask-{flow_run.get_name()}"
+    logger.info("Starting Dask cluster %s (%d workers, image %s) for %d files", cluster_name, workers, dask_image, len(urls))
+    with KubeCluster(name=cluster_name, namespace=namespace, image=dask_image, n_workers=workers) as cluster:
+        with cluster.get_client() as client:
+            days = client.gather(client.map(open_day, urls))
+    return xr.concat(days, dim="time")
+
+
+@task(retries=2, retry_delay_seconds=30)
+def write_zarr(dataset: xr.Dataset, account_name: str, container: str, store: str) -> str:
+    target = f"{container}/{store}"
+    filesystem = AzureBlobFileSystem(account_name=account_name, credential=DefaultAzureCredential())
+    dataset.chunk({"time": 1}).to_zarr(filesystem.get_mapper(target), mode="w", consolidated=True)
+    get_run_logger().info("Wrote %s (%s) to abfs://%s", store, dict(dataset.sizes), target)
+    return f"abfs://{target}"
+
+
+@flow(name="noaa-oisst", log_prints=True)
+def noaa_oisst(
+    cache_account: str,
+    dask_image: str,
+    cache_container: str = "flow-cache",
+    start: str = "1981-09-01",
+    end: str = "1981-09-02",
+    namespace: str = "bakery",
+    workers: int = 2,
+    store: str = "noaa-oisst-avhrr-v02r01.zarr",
+) -> str:
+    """Fetch OISST days ``start``..``end`` and write them as one Zarr store in the cache container."""
+    urls = [url for _, url in oisst_pattern(start, end).items()]
+    dataset = fetch_days(urls, dask_image, namespace, workers)
+    return write_zarr(dataset, cache_account, cache_container, store)
+
+
+if __name__ == "__main__":
+    # A local try-out needs `az login` (or another DefaultAzureCredential source) and a kubeconfig.
+    import sys
+
+    noaa_oisst(cache_account=sys.argv[1], dask_image=sys.argv[2])
