@@ -1,0 +1,101 @@
+import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readDuration } from '../lib/duration.js';
+import { ConfigurationError } from '../lib/errors.js';
+import { readGuid, readInteger, readString } from '../lib/inputs.js';
+import { parsePrefectApiUrl, readPrefectConnection, type PrefectConnection } from '../lib/prefect.js';
+
+export interface WorkerResources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+export interface Inputs {
+  auth: AzureAuth;
+  resourceGroup: string;
+  clusterName: string;
+  namespace: string;
+  serviceAccount: string;
+  workloadIdentityClientId: string;
+  /** The worker image, ideally pinned by digest (build-image's `image` output). */
+  image: string;
+  workPool: string;
+  /** How this runner reaches Prefect (to create the work pool). */
+  prefect: PrefectConnection;
+  /** How the worker pod reaches Prefect (an in-cluster address may differ from the runner's). */
+  workerPrefectApiUrl: string;
+  rolloutTimeoutMs: number;
+  replicas: number;
+  resources: WorkerResources;
+}
+
+const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$/;
+const CLUSTER_NAME = /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/;
+/** RFC 1123 label: what Kubernetes demands of namespace names. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 subdomain: what Kubernetes demands of most object names. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** registry[:port]/repository(:tag)?(@sha256:digest)? — a fully qualified image reference. */
+const IMAGE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
+/** Prefect's WorkPoolCreate.name pattern. */
+const WORK_POOL = /^[^/%&><]+$/;
+/** A Kubernetes resource quantity (decimal or binary suffix). */
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
+const QUANTITY_FACTORS: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A quantity as a number (cores or bytes), for comparing a request with its limit. */
+export function quantityValue(quantity: string): number {
+  const match = QUANTITY.exec(quantity);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * QUANTITY_FACTORS[match[3] ?? '']!;
+}
+
+function readQuantity(name: string, defaultValue: string, what: string): string {
+  return readString(name, { default: defaultValue, pattern: QUANTITY, expected: `a Kubernetes quantity (${what})`, example: defaultValue });
+}
+
+export function readInputs(): Inputs {
+  const auth = readAzureAuth({ allowConnectionString: false, needsSubscription: true });
+  const resourceGroup = readString('resource-group', { required: true, pattern: RESOURCE_GROUP, expected: 'an Azure resource group name', example: 'rg-bakery-dev' });
+  const clusterName = readString('cluster-name', { required: true, pattern: CLUSTER_NAME, expected: 'an AKS cluster name (letters, digits, - and _, at most 63)', example: 'aks-bakery-dev' });
+  const namespace = readString('namespace', { default: 'bakery', pattern: DNS_LABEL, expected: 'a Kubernetes namespace name (lowercase letters, digits and -, at most 63, starting and ending alphanumeric)', example: 'bakery' });
+  const serviceAccount = readString('service-account', { default: 'bakery-worker', pattern: DNS_SUBDOMAIN, expected: 'a Kubernetes object name (lowercase letters, digits, - and .)', example: 'bakery-worker' });
+  const workloadIdentityClientId = readGuid('workload-identity-client-id', true, 'the client id of the managed identity the worker pods use; the deploy step\'s `workload-identity-client-id` output')!;
+  const image = readString('image', { required: true, pattern: IMAGE, expected: 'a full image reference registry/repository[:tag][@sha256:digest]', example: 'bakeryacr.azurecr.io/bakery/worker@sha256:<digest> (build-image\'s `image` output)' });
+  if (!image.includes('@') && !/:[^/]+$/.test(image.slice(image.indexOf('/')))) {
+    throw new ConfigurationError('image', `is "${image}", which has neither a tag nor a digest, so every node would pull whatever :latest is then`, 'Pass build-image\'s `image` output (pinned by digest).');
+  }
+  const workPool = readString('work-pool', { default: 'bakery', pattern: WORK_POOL, expected: 'a Prefect work pool name (no / % & > <)', example: 'bakery', maxLength: 100 });
+  if (/^prefect/i.test(workPool)) {
+    throw new ConfigurationError('work-pool', `is "${workPool}"; Prefect reserves names starting with "prefect"`, 'Choose another name, e.g. "bakery".');
+  }
+  const prefect = readPrefectConnection({ required: true })!;
+  const workerUrlInput = readString('worker-prefect-api-url');
+  const workerPrefectApiUrl = workerUrlInput ? parsePrefectApiUrl(workerUrlInput, 'worker-prefect-api-url').apiUrl : prefect.apiUrl;
+
+  const resources: WorkerResources = {
+    requests: { cpu: readQuantity('worker-cpu-request', '100m', 'CPU cores, e.g. 100m or 0.5'), memory: readQuantity('worker-memory-request', '256Mi', 'bytes, e.g. 256Mi') },
+    limits: { cpu: readQuantity('worker-cpu-limit', '1', 'CPU cores, e.g. 1 or 500m'), memory: readQuantity('worker-memory-limit', '1Gi', 'bytes, e.g. 1Gi') },
+  };
+  for (const kind of ['cpu', 'memory'] as const) {
+    if (quantityValue(resources.requests[kind]) > quantityValue(resources.limits[kind])) {
+      throw new ConfigurationError(`worker-${kind}-request`, `is ${resources.requests[kind]}, more than "worker-${kind}-limit" (${resources.limits[kind]}); Kubernetes refuses a request above its limit`, `Lower "worker-${kind}-request" or raise "worker-${kind}-limit".`);
+    }
+  }
+
+  return {
+    auth,
+    resourceGroup,
+    clusterName,
+    namespace,
+    serviceAccount,
+    workloadIdentityClientId,
+    image,
+    workPool,
+    prefect,
+    workerPrefectApiUrl,
+    rolloutTimeoutMs: readDuration('rollout-timeout', { default: '5m', min: '1s', max: '1h' }),
+    replicas: readInteger('worker-replicas', { default: 1, min: 1, max: 20 }),
+    resources,
+  };
+}
