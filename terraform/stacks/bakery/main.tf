@@ -20,7 +20,7 @@ locals {
   tags  = module.conventions.tags
 
   # The workflows' identity needs these grants to build images, set up the worker and register flows.
-  deployer_object_ids = var.grant_deployer_access ? [data.azurerm_client_config.current.object_id] : []
+  deployer_object_ids = var.grant_deployer_access ? [coalesce(var.deployer_object_id, data.azurerm_client_config.current.object_id)] : []
 }
 
 resource "azurerm_resource_group" "bakery" {

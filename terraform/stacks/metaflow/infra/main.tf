@@ -20,7 +20,7 @@ locals {
   names = module.conventions.names
   tags  = module.conventions.tags
 
-  deployer_object_ids = var.grant_deployer_access ? [data.azurerm_client_config.current.object_id] : []
+  deployer_object_ids = var.grant_deployer_access ? [coalesce(var.deployer_object_id, data.azurerm_client_config.current.object_id)] : []
 
   postgres_database_name = "metaflow"
 }

@@ -157,6 +157,17 @@ variable "cluster_admin_group_object_ids" {
   }
 }
 
+variable "deployer_object_id" {
+  description = "Object (principal) ID of the identity that deploys this environment. Plans made by other identities (pull requests, drift checks) then grant the same principal instead of themselves, so they show no spurious role changes. Null: whoever runs Terraform."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.deployer_object_id == null || can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", var.deployer_object_id))
+    error_message = "deployer_object_id must be an Entra object ID (a GUID), e.g. from `az identity show --query principalId`, not a client ID."
+  }
+}
+
 variable "grant_deployer_access" {
   description = "Give the identity that runs Terraform cluster admin on AKS (the services stack deploys into the cluster with it) and Storage Blob Data Contributor on the Metaflow account."
   type        = bool
