@@ -80,6 +80,11 @@ export interface PlanOptions extends VariableOptions {
   out: string;
   destroy?: boolean;
   refreshOnly?: boolean;
+  /**
+   * Take the state lock (default true). False adds `-lock=false`: for plans that are only read, so
+   * they need no write access to the state and never wait for or block another run.
+   */
+  lock?: boolean;
 }
 
 interface RunOptions {
@@ -182,8 +187,9 @@ export class Terraform {
     const args = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${path.resolve(this.workingDirectory, options.out)}`];
     if (options.destroy) args.push('-destroy');
     if (options.refreshOnly) args.push('-refresh-only');
+    if (options.lock === false) args.push('-lock=false');
     args.push(...this.variableArgs(options));
-    const result = await this.run(args, { successCodes: [0, 2], title: `${this.commandName} plan${options.destroy ? ' -destroy' : ''}` });
+    const result = await this.run(args, { successCodes: [0, 2], title: `${this.commandName} plan${options.destroy ? ' -destroy' : ''}${options.lock === false ? ' -lock=false' : ''}` });
     return { ...result, hasChanges: result.exitCode === 2 };
   }
 

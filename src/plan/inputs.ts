@@ -35,6 +35,12 @@ export interface Inputs {
   /** The commit the plan is stored under. */
   commit: string;
   storePlan: boolean;
+  /**
+   * Hold the state lock while planning (Terraform's default). False runs `plan -lock=false`: the plan
+   * identity then only reads the state, and concurrent plans of one environment do not collide; such
+   * a plan is for review only and is never stored for deploy.
+   */
+  lock: boolean;
   /** The state account's Blob endpoint (setup-remote-state's `blob-endpoint` output); default from the backend config. */
   blobEndpoint?: string;
 }
@@ -84,6 +90,14 @@ export function readInputs(): Inputs {
     example: 'https://contoso1bakerystate.blob.core.windows.net',
   })?.replace(/\/+$/, '');
   const storePlan = readBoolean('store-plan', true);
+  const lock = readBoolean('lock', true);
+  if (!lock && storePlan) {
+    throw new ConfigurationError(
+      'lock',
+      'is false while "store-plan" is true',
+      'A plan made without the state lock is for review only: another run may change the state while it is made, so deploy must never apply it. Set "store-plan" to false as well (it defaults to true) for a pull-request or drift plan, or leave "lock" at true for a plan that deploy applies.',
+    );
+  }
   if (comment !== 'off' && !githubToken) {
     throw new ConfigurationError('github-token', 'is empty while "comment" is ' + JSON.stringify(comment), 'Pass `${{ github.token }}` (the default) with `permissions: pull-requests: write`, or set "comment" to off.');
   }
@@ -102,6 +116,7 @@ export function readInputs(): Inputs {
     secretValues,
     commit,
     storePlan,
+    lock,
     blobEndpoint,
   };
 }

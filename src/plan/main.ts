@@ -55,6 +55,9 @@ const FOOTER_ROOM = 1_024;
 /** Leave the rest of the 1 MiB job summary to the other steps of the job. */
 const SUMMARY_MAX_BYTES = JOB_SUMMARY_LIMIT - 64 * 1024;
 
+/** Said in the log of a plan made with `lock: false` (its footer says it too). */
+const UNLOCKED_NOTE = 'Planned without the state lock (lock: false): another run may have changed the state meanwhile, so this plan is for review only and is not stored for deploy.';
+
 /** Raised when `validate` finds errors: their text, for the summary and the comment. */
 class ValidationFailed extends GuidedError {
   constructor(readonly errorText: string, errorCount: number) {
@@ -118,7 +121,7 @@ export async function run(): Promise<void> {
   core.setOutput('plan-sha256', stored?.sha256 ?? '');
   core.setOutput('plan-file', planFile);
 
-  const footer = footerFor(planId, stored, context);
+  const footer = footerFor(planId, stored, context, inputs.lock);
   const common: RenderOptions = { environment: inputs.environment, workingDirectory: directory, label: inputs.label, textPlan, secretValues: inputs.secretValues };
   const summary = renderPlanMarkdown(report, {
     ...common,
@@ -150,7 +153,8 @@ async function makePlan(terraform: Terraform, inputs: Inputs, planFile: string, 
   core.info(`validate: ${validation.errorCount} error(s), ${validation.warningCount} warning(s)`);
   if (!validation.valid) throw new ValidationFailed(diagnosticsText(validation.diagnostics), validation.errorCount);
 
-  const plan = await terraform.plan({ out: planFile, destroy: inputs.destroy, varFiles: inputs.variables.varFiles, variables: inputs.variables.variables });
+  if (!inputs.lock) core.info(UNLOCKED_NOTE);
+  const plan = await terraform.plan({ out: planFile, destroy: inputs.destroy, lock: inputs.lock, varFiles: inputs.variables.varFiles, variables: inputs.variables.variables });
   const report = analysePlan(parsePlanJson(await terraform.showJson(planFile), `${terraform.commandName} show -json`));
   const textPlan = await terraform.showText(planFile);
   // Terraform's exit code is the authority on "changes" (it also counts output-only changes).
@@ -172,10 +176,11 @@ function markerFor(inputs: Inputs, directory: string): string {
   return commentMarker('plan', { environment: inputs.environment, 'working-directory': directory, label: inputs.label ?? '' });
 }
 
-function footerFor(planId: string, stored: StoredPlan | undefined, context: RunContext): string {
+function footerFor(planId: string, stored: StoredPlan | undefined, context: RunContext, locked: boolean): string {
   const parts = stored
     ? [`plan-id ${inlineCode(planId)}`, `SHA-256 ${inlineCode(stored.sha256.slice(0, 16))}…`]
     : ['plan not stored (store-plan: false)'];
+  if (!locked) parts.push('planned without the state lock (lock: false): for review only');
   if (context.runUrl) parts.push(`[workflow run](${context.runUrl})`);
   return scrub(`<sub>${parts.join(' · ')}</sub>`);
 }

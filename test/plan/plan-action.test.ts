@@ -201,6 +201,20 @@ describe('plan on pull_request', () => {
     expect(body).toContain('terraform force-unlock -force b5e5d1a4-6f1e-2c3b-9d8e-7f6a5b4c3d2e');
     expect(result.summary).toContain('terraform force-unlock -force b5e5d1a4-6f1e-2c3b-9d8e-7f6a5b4c3d2e');
     expect(result.outputs['plan-id']).toBeUndefined();
+    expect(fake.calls().find((c) => c.command === 'plan')!.argv).not.toContain('-lock=false');
+  });
+
+  it('with lock: false, plans past a held lock and says in the log, summary and comment that the plan is for review only', async () => {
+    const result = await plan({ eventName: 'pull_request', event: prEvent, inputs: { lock: 'false', 'store-plan': 'false' }, env: { FAKE_TF_LOCK: '1' } });
+    expect(result.error).toBeUndefined();
+    expect(fake.calls().find((c) => c.command === 'plan')!.argv).toContain('-lock=false');
+    expect(result.log).toContain('Planned without the state lock (lock: false)');
+    const body = github.comments.get(7)![0]!.body as string;
+    for (const text of [result.summary, body]) {
+      expect(text).toContain('Plan: 3 to add');
+      expect(text).toContain('planned without the state lock (lock: false): for review only');
+    }
+    expect(result.outputs).toMatchObject({ 'has-changes': 'true', 'plan-id': '', 'plan-sha256': '' });
   });
 
   it('turns a comment GitHub refuses into a warning; the plan still succeeds', async () => {
@@ -239,6 +253,9 @@ describe('inputs', () => {
     [{ 'github-token': '', comment: 'always' }, 'github-token', /comment/],
     [{ 'working-directory': 'terraform/nope' }, 'working-directory', /not a directory/],
     [{ 'backend-config-file': 'backend-staging.hcl' }, 'backend-config-file', /does not exist/],
+    [{ lock: 'false' }, 'lock', /is false while "store-plan" is true\. A plan made without the state lock is for review only/],
+    [{ lock: 'false', 'store-plan': 'true' }, 'lock', /Set "store-plan" to false/],
+    [{ lock: 'no-thanks', 'store-plan': 'false' }, 'lock', /not a boolean/],
   ])('%j is a ConfigurationError naming %s, before any Terraform call', async (inputs, name, problem) => {
     const result = await plan({ inputs });
     expect(result.error).toBeInstanceOf(ConfigurationError);

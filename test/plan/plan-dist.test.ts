@@ -111,4 +111,12 @@ describe('dist/plan/index.js as a runner runs it', () => {
     expect(terraform.calls().filter((c) => c.cwd.startsWith(workspace)).length).toBe(6); // nothing ran this time
     console.log(`plan cold start with a missing input: ${result.durationMs.toFixed(0)} ms`);
   });
+
+  it('refuses lock: false with store-plan at its default (true), before Terraform runs', async () => {
+    const before = terraform.calls().length;
+    const result = await runDist('plan', { cwd: workspace, inputs: { 'working-directory': 'terraform/stacks/bakery', environment: 'dev', comment: 'off', lock: 'false', auth: 'connection-string', 'connection-string': azurite.connectionString } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('::error::plan: Input "lock" is false while "store-plan" is true. A plan made without the state lock is for review only');
+    expect(terraform.calls()).toHaveLength(before);
+  });
 });

@@ -178,6 +178,18 @@ describe('state locks', () => {
     expect(lockError.guidance).toContain('terraform force-unlock -force 9db590f1-b6fe-c5f2-2678-8804f089deba');
   });
 
+  it('plans past a held lock with lock: false (-lock=false), and takes the lock by default', async () => {
+    const { value, stdout, error } = await captureStdout(() => terraformFor({ FAKE_TF_LOCK: '1' }).plan({ out: 'tfplan', lock: false }));
+    expect(error).toBeUndefined();
+    expect(value).toMatchObject({ exitCode: 2, hasChanges: true });
+    expect(fake.calls().find((c) => c.command === 'plan')!.argv).toContain('-lock=false');
+    expect(stdout).toContain('::group::terraform plan -lock=false');
+
+    const locked = await captureStdout(() => terraformFor({ FAKE_TF_LOCK: '1' }).plan({ out: 'tfplan', lock: true }));
+    expect(locked.error).toBeInstanceOf(StateLockError);
+    expect(fake.calls().filter((c) => c.command === 'plan')[1]!.argv.some((arg) => arg.startsWith('-lock'))).toBe(false);
+  });
+
   it('names the OpenTofu command when the binary is tofu', async () => {
     const { error } = await captureStdout(() => terraformFor({ FAKE_TF_LOCK: '1' }, path.join(fake.binDir, 'tofu')).apply('tfplan'));
     expect((error as StateLockError).lock.forceUnlockCommand).toBe('tofu force-unlock -force b5e5d1a4-6f1e-2c3b-9d8e-7f6a5b4c3d2e');

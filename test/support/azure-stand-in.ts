@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
 import { testTlsOptions } from './tls.js';
 
 /**
@@ -88,14 +88,12 @@ export class AzureStandIn {
 
   async start(): Promise<this> {
     this.server = createServer(testTlsOptions(), (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   route(method: string, pattern: RegExp, handler: ArmHandler): this {
@@ -140,9 +138,7 @@ export class AzureStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = await readRequestText(req);
     const url = new URL(req.url ?? '/', this.url);
     let body: unknown = undefined;
     if (rawBody && (req.headers['content-type'] ?? '').includes('json')) body = JSON.parse(rawBody);

@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
+import { compileOperations, componentExamples, matchRequest, requestProblems, responseProblems, type CompiledOperation } from './openapi-operations.js';
 import { testTlsOptions } from './tls.js';
 
 /**
@@ -15,7 +14,9 @@ import { testTlsOptions } from './tls.js';
  * it is committed.
  *
  * Response bodies start from the description's own examples (issue-comment, pull-request-simple,
- * private-user, integration) with ids, users and bodies filled in.
+ * private-user) with ids, users and bodies filled in. The checks themselves are openapi-operations.ts's,
+ * shared with the issues stand-in; on top, `per_page` must be 1..100, a limit GitHub's description
+ * does not state.
  *
  * Tokens: each test registers the tokens it uses with the identity behind them. A user token (a PAT)
  * can read GET /user; an installation token (GITHUB_TOKEN is one, its app slug is `github-actions`)
@@ -36,24 +37,6 @@ type OperationName = keyof typeof OPERATIONS;
 
 type Json = Record<string, unknown>;
 
-interface OpenApiParameter {
-  name: string;
-  in: 'path' | 'query' | 'header';
-  required?: boolean;
-  schema: Json;
-}
-
-interface CompiledOperation {
-  name: OperationName;
-  method: string;
-  pattern: RegExp;
-  paramNames: string[];
-  parameters: OpenApiParameter[];
-  validateParameters: ValidateFunction;
-  validateBody?: ValidateFunction;
-  validateResponse: Map<number, ValidateFunction>;
-}
-
 export type GitHubIdentity = { kind: 'user'; login: string } | { kind: 'installation'; appSlug: string };
 
 export interface RecordedRequest {
@@ -67,90 +50,22 @@ export interface RecordedRequest {
 
 const require = createRequire(import.meta.url);
 
-/** The transitive closure of `#/components/...` references reachable from `roots`. */
-function collectComponents(spec: Json, roots: unknown[]): Json {
-  const components: Record<string, Record<string, unknown>> = {};
-  const pending = [...roots];
-  const seen = new Set<string>();
-  while (pending.length) {
-    const node = pending.pop();
-    if (Array.isArray(node)) pending.push(...node);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === '$ref' && typeof value === 'string' && !seen.has(value)) {
-          seen.add(value);
-          const [, kind, name] = /^#\/components\/([^/]+)\/(.+)$/.exec(value) ?? [];
-          const target = ((spec.components as Json)[kind!] as Json)[name!];
-          (components[kind!] ??= {})[name!] = target;
-          pending.push(target);
-        } else pending.push(value);
-      }
-    }
-  }
-  return components;
-}
-
 /** Loaded and compiled once per process: parsing the description takes a moment. */
-let loaded: { operations: CompiledOperation[]; examples: Json } | undefined;
+let loaded: { operations: CompiledOperation[]; names: Map<CompiledOperation, OperationName>; examples: Record<string, Json> } | undefined;
 
-function loadOperations(): { operations: CompiledOperation[]; examples: Json } {
-  loaded ??= compileOperations();
+function loadDescription(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    const spec = require('@octokit/openapi/generated/api.github.com.json') as Json;
+    const entries = Object.entries(OPERATIONS) as [OperationName, (typeof OPERATIONS)[OperationName]][];
+    // compileOperations keeps the order it is given, so each compiled operation pairs with its name.
+    const operations = compileOperations(spec, entries.map(([, operation]) => operation));
+    loaded = {
+      operations,
+      names: new Map(operations.map((operation, index) => [operation, entries[index]![0]])),
+      examples: componentExamples(spec, ['issue-comment', 'pull-request-simple', 'private-user']),
+    };
+  }
   return loaded;
-}
-
-function compileOperations(): { operations: CompiledOperation[]; examples: Json } {
-  const spec = require('@octokit/openapi/generated/api.github.com.json') as Json;
-  const paths = spec.paths as Record<string, Record<string, Json>>;
-  const picked = Object.entries(OPERATIONS).map(([name, { method, path }]) => ({ name: name as OperationName, method, path, operation: paths[path]![method.toLowerCase()]! }));
-  const components = collectComponents(spec, picked.map((p) => p.operation));
-  const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes: false, validateSchema: false });
-  (addFormatsModule as unknown as (ajv: Ajv) => void)(ajv);
-  ajv.addSchema({ $id: 'github', components }, 'github');
-  const resolveRef = <T>(node: unknown): T => {
-    const ref = (node as { $ref?: string }).$ref;
-    if (!ref) return node as T;
-    const [, kind, name] = /^#\/components\/([^/]+)\/(.+)$/.exec(ref)!;
-    return resolveRef<T>((components[kind!] as Json)[name!]);
-  };
-  /** Rewrites local refs so they resolve inside the `github` schema added above. */
-  const rebase = (schema: unknown): Json => JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"github#/components/')) as Json;
-
-  const operations = picked.map(({ name, method, path, operation }): CompiledOperation => {
-    const parameters = ((operation.parameters as unknown[]) ?? []).map((p) => resolveRef<OpenApiParameter>(p));
-    const paramNames: string[] = [];
-    const pattern = new RegExp(
-      `^${path.replace(/\{(\w+)\}/g, (_m, param: string) => {
-        paramNames.push(param);
-        return parameters.find((p) => p.name === param && (p as unknown as Json)['x-multi-segment']) ? '(.+)' : '([^/]+)';
-      })}$`,
-    );
-    const parameterSchema = {
-      type: 'object',
-      properties: Object.fromEntries(parameters.filter((p) => p.in !== 'header').map((p) => [p.name, rebase(p.schema)])),
-      required: parameters.filter((p) => p.required && p.in !== 'header').map((p) => p.name),
-    };
-    const body = resolveRef<Json | undefined>(operation.requestBody ?? {}) as { content?: Record<string, { schema: Json }> } | undefined;
-    const bodySchema = body?.content?.['application/json']?.schema;
-    const validateResponse = new Map<number, ValidateFunction>();
-    for (const [status, response] of Object.entries(operation.responses as Json)) {
-      const schema = resolveRef<{ content?: Record<string, { schema: Json }> }>(response).content?.['application/json']?.schema;
-      if (schema) validateResponse.set(Number(status), ajv.compile(rebase(schema)));
-    }
-    return {
-      name,
-      method,
-      pattern,
-      paramNames,
-      parameters,
-      validateParameters: ajv.compile(parameterSchema),
-      validateBody: bodySchema ? ajv.compile(rebase(bodySchema)) : undefined,
-      validateResponse,
-    };
-  });
-  const allExamples = (spec.components as Json).examples as Record<string, { value: unknown }>;
-  const examples: Json = {};
-  for (const name of ['issue-comment', 'pull-request-simple', 'private-user', 'integration']) examples[name] = allExamples[name]!.value;
-  return { operations, examples };
 }
 
 interface PullRequestRecord {
@@ -173,31 +88,24 @@ export class GitHubApiStandIn {
   readonly owner = 'octo-org';
   readonly repo = 'octo-repo';
   private readonly tokens = new Map<string, GitHubIdentity>();
-  private readonly operations: CompiledOperation[];
-  private readonly examples: Json;
+  private readonly description = loadDescription();
   private nextCommentId = 1_000_000_000;
   private server?: Server;
   /** The API's base URL (with GHES's /api/v3 prefix when asked for). */
   url = '';
   private origin = '';
 
-  constructor(private readonly prefix = '') {
-    const { operations, examples } = loadOperations();
-    this.operations = operations;
-    this.examples = examples;
-  }
+  constructor(private readonly prefix = '') {}
 
   async start(): Promise<this> {
     this.server = createServer(testTlsOptions(), (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.origin = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server);
     this.url = `${this.origin}${this.prefix}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   addToken(token: string, identity: GitHubIdentity): this {
@@ -230,7 +138,7 @@ export class GitHubApiStandIn {
 
   private simpleUser(identity: GitHubIdentity): Json {
     const login = GitHubApiStandIn.loginOf(identity);
-    const base = structuredClone((this.examples['issue-comment'] as Json).user) as Json;
+    const base = structuredClone((this.description.examples['issue-comment'] as Json).user) as Json;
     const id = 41898282 + [...login].reduce((sum, char) => sum + char.charCodeAt(0), 0);
     // In URLs a bot's login is percent-encoded (users/github-actions%5Bbot%5D), as GitHub writes it.
     const replaced = JSON.parse(JSON.stringify(base).replaceAll('octocat', encodeURIComponent(login))) as Json;
@@ -240,7 +148,7 @@ export class GitHubApiStandIn {
 
   private makeComment(issueNumber: number, author: GitHubIdentity, body: string): Json {
     const id = this.nextCommentId++;
-    const example = structuredClone(this.examples['issue-comment']) as Json;
+    const example = structuredClone(this.description.examples['issue-comment']) as Json;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const repoPath = `${this.owner}/${this.repo}`;
     return {
@@ -259,7 +167,7 @@ export class GitHubApiStandIn {
   }
 
   private pullRequestSimple(pr: PullRequestRecord): Json {
-    const example = structuredClone(this.examples['pull-request-simple']) as Json;
+    const example = structuredClone(this.description.examples['pull-request-simple']) as Json;
     const text = JSON.stringify(example).replaceAll('octocat/Hello-World', `${this.owner}/${this.repo}`).replaceAll('/1347', `/${pr.number}`);
     const result = JSON.parse(text) as Json;
     result.number = pr.number;
@@ -273,9 +181,7 @@ export class GitHubApiStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readRequestText(req);
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
     const apiPath = url.pathname.startsWith(this.prefix) ? url.pathname.slice(this.prefix.length) : url.pathname;
@@ -284,57 +190,50 @@ export class GitHubApiStandIn {
     try {
       body = raw ? JSON.parse(raw) : undefined;
     } catch {
+      this.problems.push(`${method} ${apiPath}: the body is not JSON`);
       this.send(res, undefined, 400, { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest' });
       return;
     }
-    const operation = this.operations.find((op) => op.method === method && op.pattern.test(apiPath));
-    this.requests.push({ operation: operation?.name ?? 'unknown', method, path: apiPath, query: url.searchParams, body, token });
-    if (!operation) {
+    const apiUrl = new URL(url);
+    apiUrl.pathname = apiPath;
+    const matched = matchRequest(this.description.operations, method, apiUrl);
+    const name = matched ? this.description.names.get(matched.operation) : undefined;
+    this.requests.push({ operation: name ?? 'unknown', method, path: apiPath, query: url.searchParams, body, token });
+    if (!matched || !name) {
       this.problems.push(`request to an operation this stand-in does not serve: ${method} ${apiPath}`);
       this.send(res, undefined, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
       return;
     }
-    const match = operation.pattern.exec(apiPath)!;
-    const params: Record<string, unknown> = {};
-    operation.paramNames.forEach((name, i) => (params[name] = match[i + 1]));
-    for (const [name, value] of url.searchParams) params[name] = value;
-    // Path and query values arrive as text; the description types some as integers.
-    for (const parameter of operation.parameters) {
-      if (parameter.schema.type === 'integer' && typeof params[parameter.name] === 'string' && /^-?\d+$/.test(params[parameter.name] as string)) {
-        params[parameter.name] = Number(params[parameter.name]);
-      }
-    }
-    const invalid: string[] = [];
-    if (!operation.validateParameters(params)) invalid.push(`parameters: ${JSON.stringify(operation.validateParameters.errors)}`);
-    if (operation.validateBody && !operation.validateBody(body)) invalid.push(`body: ${JSON.stringify(operation.validateBody.errors)}`);
-    const perPage = params.per_page as number | undefined;
-    if (perPage !== undefined && (perPage < 1 || perPage > 100)) invalid.push(`per_page ${perPage} is outside 1..100`);
+    const { operation, params } = matched;
+    const invalid = requestProblems(matched, body);
+    const perPage = params.per_page;
+    if (typeof perPage === 'number' && (perPage < 1 || perPage > 100)) invalid.push(`${method} ${operation.path}: per_page ${perPage} is outside 1..100`);
     if (invalid.length) {
-      this.problems.push(`${operation.name} request does not match GitHub's description: ${invalid.join('; ')}`);
+      this.problems.push(...invalid.map((problem) => `request does not match GitHub's description: ${problem}`));
       this.send(res, operation, 422, { message: 'Validation Failed', documentation_url: 'https://docs.github.com/rest', status: '422' });
       return;
     }
     const identity = this.tokens.get(token);
-    if (!identity && operation.name !== 'getAuthenticatedApp') {
+    if (!identity && name !== 'getAuthenticatedApp') {
       this.send(res, operation, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
       return;
     }
-    this.route(operation, params, body as Json | undefined, identity, url, res);
+    this.route(name, operation, params, body as Json | undefined, identity, url, res);
   }
 
-  private route(operation: CompiledOperation, params: Record<string, unknown>, body: Json | undefined, identity: GitHubIdentity | undefined, url: URL, res: ServerResponse): void {
+  private route(name: OperationName, operation: CompiledOperation, params: Record<string, string | number>, body: Json | undefined, identity: GitHubIdentity | undefined, url: URL, res: ServerResponse): void {
     const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' };
     if ((params.owner !== undefined && params.owner !== this.owner) || (params.repo !== undefined && params.repo !== this.repo)) {
       this.send(res, operation, 404, notFound);
       return;
     }
-    switch (operation.name) {
+    switch (name) {
       case 'getAuthenticatedUser': {
         if (identity!.kind !== 'user') {
           this.send(res, operation, 403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' });
           return;
         }
-        const example = structuredClone(this.examples['private-user']) as Json;
+        const example = structuredClone(this.description.examples['private-user']) as Json;
         const user = this.simpleUser(identity!);
         this.send(res, operation, 200, { ...example, ...user, user_view_type: 'private' });
         return;
@@ -387,9 +286,7 @@ export class GitHubApiStandIn {
   }
 
   private send(res: ServerResponse, operation: CompiledOperation | undefined, status: number, payload: unknown, headers: Record<string, string> = {}): void {
-    const validate = operation?.validateResponse.get(status);
-    if (operation && status < 400 && !validate) this.problems.push(`${operation.name} answered ${status}, a status GitHub's description does not list`);
-    if (validate && !validate(payload)) this.problems.push(`${operation!.name} ${status} response does not match GitHub's description: ${JSON.stringify(validate.errors).slice(0, 1000)}`);
+    if (operation) this.problems.push(...responseProblems(operation, status, payload, { allowUnlistedErrors: true }).map((problem) => `response does not match GitHub's description: ${problem}`));
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-github-media-type': 'github.v3; format=json', 'x-ratelimit-remaining': '4999', ...headers });
     res.end(JSON.stringify(payload));
   }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { compileOperations, matchRequest, requestProblems, responseProblems, type CompiledOperation } from './openapi-operations.js';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
+import { compileOperations, componentExamples, matchRequest, requestProblems, responseProblems, type CompiledOperation } from './openapi-operations.js';
 
 /**
  * A local GitHub REST API for issues and labels (list, create, update, comment; get and create a
@@ -51,11 +51,7 @@ let cached: { operations: CompiledOperation[]; examples: Record<string, Json> } 
 function loadDescription() {
   if (!cached) {
     const spec = require('@octokit/openapi/generated/api.github.com.json') as Json;
-    const examples = (spec.components as Json).examples as Record<string, { value: Json }>;
-    cached = {
-      operations: compileOperations(spec, OPERATIONS),
-      examples: { issue: examples.issue!.value, label: examples.label!.value, 'issue-comment': examples['issue-comment']!.value },
-    };
+    cached = { operations: compileOperations(spec, OPERATIONS), examples: componentExamples(spec, ['issue', 'label', 'issue-comment']) };
   }
   return cached;
 }
@@ -83,14 +79,12 @@ export class GitHubIssuesStandIn {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   addLabel(name: string, color = 'ededed'): this {
@@ -138,9 +132,7 @@ export class GitHubIssuesStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readRequestText(req);
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     let body: unknown;

@@ -19,6 +19,8 @@ interface Parameter {
   in: 'path' | 'query' | 'header' | 'cookie';
   required?: boolean;
   schema?: Json;
+  /** GitHub's extension: a path parameter that spans several segments (a file path, a ref with slashes). */
+  'x-multi-segment'?: boolean;
 }
 
 export interface CompiledOperation {
@@ -101,7 +103,7 @@ export function compileOperations(spec: Json, wanted: ReadonlyArray<{ method: st
     const pattern = new RegExp(
       `^${path.replace(/\{(\w+)\}/g, (_match, name: string) => {
         pathParameters.push(name);
-        return '([^/]+)';
+        return parameters.some((parameter) => parameter.name === name && parameter['x-multi-segment']) ? '(.+)' : '([^/]+)';
       })}$`,
     );
     const body = resolve<{ content?: Record<string, { schema: Json }> } | undefined>(operation.requestBody);
@@ -173,11 +175,34 @@ export function requestProblems({ operation, params }: MatchedRequest, body: unk
   return problems;
 }
 
+export interface ResponseCheckOptions {
+  /**
+   * Accept an error status (400 and up) the operation does not list. GitHub's description leaves out
+   * answers any operation can give (401 Bad credentials, 404 for a repository the token cannot see); a
+   * listed error status must still match its schema, and a success status must always be listed.
+   */
+  allowUnlistedErrors?: boolean;
+}
+
 /** Everything about a response that does not match the description; empty when it does. */
-export function responseProblems(operation: CompiledOperation, status: number, body: unknown): string[] {
+export function responseProblems(operation: CompiledOperation, status: number, body: unknown, options: ResponseCheckOptions = {}): string[] {
   const name = `${operation.method} ${operation.path}`;
-  if (!operation.responses.has(status)) return [`${name}: answered ${status}, which the description does not list`];
+  if (!operation.responses.has(status)) {
+    return options.allowUnlistedErrors && status >= 400 ? [] : [`${name}: answered ${status}, which the description does not list`];
+  }
   const validate = operation.responses.get(status);
   if (validate && !validate(body)) return [`${name}: ${status} response ${JSON.stringify(validate.errors).slice(0, 1000)}`];
   return [];
+}
+
+/** The `value` of each named entry of `#/components/examples` (the description's own sample payloads). */
+export function componentExamples(spec: Json, names: readonly string[]): Record<string, Json> {
+  const examples = ((spec.components as Json).examples ?? {}) as Record<string, { value?: Json }>;
+  return Object.fromEntries(
+    names.map((name) => {
+      const value = examples[name]?.value;
+      if (!value) throw new Error(`the description has no example named ${name}`);
+      return [name, value];
+    }),
+  );
 }
