@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkWorkflow, formatProblems, repositoryInMemory, repositoryOnDisk, type RepositoryMetadata } from './workflow-references.js';
-import { REPO_ROOT, readRepoFile, workflowFiles } from './workflow-files.js';
+import { REPO_ROOT, findStep, readRepoFile, workflowFiles } from './workflow-files.js';
 
 const onDisk = repositoryOnDisk(REPO_ROOT);
 
@@ -8,6 +8,22 @@ describe('the references in every workflow and example', () => {
   // A reference to an action.yml that does not exist (yet) is a finding, not a skip.
   it.each(workflowFiles())('%s: each action and reusable workflow it uses exists, gets only inputs it declares and every required one, and declares every output read', (file) => {
     expect(formatProblems(checkWorkflow(file, readRepoFile(file), onDisk))).toEqual([]);
+  });
+});
+
+describe('plans for review and plans for deploy', () => {
+  // The plan action refuses lock: false with store-plan: true at run time; this catches it before a release.
+  it.each([
+    ['.github/workflows/plan.yml', 'plan'],
+    ['.github/workflows/drift.yml', 'drift'],
+  ])('%s plans without the state lock and stores no plan (read-only on the state)', (file, job) => {
+    expect(findStep(file, job, 'plan').with).toMatchObject({ lock: false, 'store-plan': false });
+  });
+
+  it("deploy.yml's plan, which deploy applies, takes the state lock and is stored", () => {
+    const { with: inputs } = findStep('.github/workflows/deploy.yml', 'plan', 'plan') as { with: Record<string, unknown> };
+    expect(inputs.lock ?? true).toBe(true);
+    expect(inputs['store-plan'] ?? true).toBe(true);
   });
 });
 

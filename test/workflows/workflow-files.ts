@@ -12,6 +12,10 @@ export const REUSABLE_WORKFLOWS = ['plan.yml', 'deploy.yml', 'destroy.yml', 'dri
 export const OWN_WORKFLOWS = ['ci.yml', 'release.yml'] as const;
 export const EXAMPLE_WORKFLOWS = ['pull-request.yml', 'release.yml', 'manual.yml', 'drift.yml'] as const;
 
+/** The Metaflow stack's reusable workflows (metaflow/infra, then metaflow/services) and their examples. */
+export const METAFLOW_REUSABLE_WORKFLOWS = ['metaflow-deploy.yml', 'metaflow-destroy.yml'] as const;
+export const METAFLOW_EXAMPLE_WORKFLOWS = ['metaflow-release.yml', 'metaflow-manual.yml'] as const;
+
 function ymlIn(directory: string): string[] {
   const full = path.join(REPO_ROOT, directory);
   if (!existsSync(full)) return [];
