@@ -1,11 +1,13 @@
 import * as core from '@actions/core';
 import type { TokenCredential } from '@azure/core-auth';
 import { createAcrTasksClient, TERMINAL_RUN_STATUSES, type AcrTasksClient, type DockerBuildRequest, type ImageDescriptor, type Run } from '../lib/acr.js';
-import { armErrorOf } from '../lib/arm-rest.js';
+import { armErrorOf } from '../lib/azure-errors.js';
+import { formatBytes } from '../lib/bytes.js';
 import { formatDuration } from '../lib/duration.js';
 import { GuidedError } from '../lib/errors.js';
 import { registerSecret, scrub } from '../lib/mask.js';
-import { HttpError, isTransientHttpError, retryAfterOf, sleep, withRetry } from '../lib/retry.js';
+import { STATUS_INTERVAL_MS, withStatusLines } from '../lib/progress.js';
+import { HttpError, httpStatusOf, sleep, withHttpRetry } from '../lib/retry.js';
 import { listContextFiles, packContext } from './context.js';
 import type { Inputs } from './inputs.js';
 
@@ -22,9 +24,8 @@ export interface BuildResult {
   runId?: string;
 }
 
-/** How often the run and its log are polled; a status line is printed at least every STATUS_EVERY_MS. */
+/** How often the run and its log are polled; a status line is printed at least every STATUS_INTERVAL_MS. */
 const POLL_MS = 2000;
-const STATUS_EVERY_MS = 15_000;
 /** ACR enforces the run timeout itself; we wait a little longer for it to say so. */
 const TIMEOUT_GRACE_MS = 5 * 60_000;
 
@@ -45,7 +46,7 @@ export async function buildWithAcrTask(inputs: Inputs, credential: TokenCredenti
     const upload = await explainAcr(acr.getBuildSourceUploadUrl(), inputs);
     if (!upload.uploadUrl || !upload.relativePath) throw new Error('ACR answered listBuildSourceUploadUrl without uploadUrl/relativePath');
     registerSecret(upload.uploadUrl);
-    await uploadBlob(upload.uploadUrl, archive);
+    await withStatusLines(`uploading the context (${formatBytes(archive.length)})`, uploadBlob(upload.uploadUrl, archive));
     core.info(`Uploaded as ${upload.relativePath}.`);
     return upload.relativePath;
   });
@@ -87,14 +88,8 @@ export async function buildWithAcrTask(inputs: Inputs, credential: TokenCredenti
   if (!image?.digest || !DIGEST.test(image.digest)) {
     throw new GuidedError(`ACR Tasks run ${runId} succeeded but reported no digest for ${inputs.imageName}`, 'Check that the Dockerfile builds one image and that "image-name" matches the pushed repository.');
   }
-  let loginServer = inputs.registryLoginServer ?? image.registry;
-  if (!loginServer) loginServer = (await explainAcr(acr.getRegistry(), inputs)).properties?.loginServer;
-  if (!loginServer) throw new Error(`no login server is known for registry ${registry.registryName}`);
-  return { loginServer: loginServer.toLowerCase(), digest: image.digest, runId };
-}
-
-function formatBytes(bytes: number): string {
-  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  const loginServer = inputs.registryLoginServer ?? image.registry?.toLowerCase() ?? (await explainAcr(acr.loginServer(), inputs));
+  return { loginServer, digest: image.digest, runId };
 }
 
 function pickOutputImage(images: readonly ImageDescriptor[], repository: string, tag: string): ImageDescriptor | undefined {
@@ -104,7 +99,8 @@ function pickOutputImage(images: readonly ImageDescriptor[], repository: string,
 /** Put Blob to a SAS URL (one request; the 2021-08-06 service version takes up to 5000 MiB). */
 async function uploadBlob(sasUrl: string, body: Buffer): Promise<void> {
   const target = sasUrl.split('?')[0]!;
-  await withRetry(
+  await withHttpRetry(
+    `PUT ${target}`,
     async () => {
       const response = await fetch(sasUrl, {
         method: 'PUT',
@@ -113,7 +109,7 @@ async function uploadBlob(sasUrl: string, body: Buffer): Promise<void> {
       });
       if (!response.ok) throw new HttpError('PUT', target, response.status, await response.text(), response.headers.get('retry-after'));
     },
-    { attempts: 5, isRetryable: isTransientHttpError, retryAfterMs: retryAfterOf, onRetry: ({ attempt, delayMs }) => core.info(`Upload failed (attempt ${attempt}); retrying in ${Math.round(delayMs / 1000)} s`) },
+    { attempts: 5, onRetry: (message) => core.info(message) },
   );
 }
 
@@ -145,7 +141,7 @@ async function followRun(acr: AcrTasksClient, runId: string, waitLimitMs: number
       return run;
     }
     if (printed > 0) lastOutput = Date.now();
-    if (status !== lastStatus || Date.now() - lastOutput >= STATUS_EVERY_MS) {
+    if (status !== lastStatus || Date.now() - lastOutput >= STATUS_INTERVAL_MS) {
       core.info(`Run ${runId}: ${status} (${formatDuration(Date.now() - started)})`);
       lastStatus = status;
       lastOutput = Date.now();
@@ -188,7 +184,7 @@ async function explainAcr<T>(operation: Promise<T>, inputs: Inputs): Promise<T> 
     return await operation;
   } catch (error) {
     const armError = armErrorOf(error);
-    const status = error instanceof HttpError ? error.status : undefined;
+    const status = httpStatusOf(error);
     const where = `registry "${inputs.registryName}" in resource group "${inputs.resourceGroup}"`;
     if (status === 404) {
       throw new GuidedError(`Azure found no ${where} (${armError?.code ?? 404}: ${armError?.message ?? ''})`, 'Pass the deploy step\'s `registry-name` and `resource-group-name` outputs, and check "subscription-id".');

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
 import type { TokenCredential } from '@azure/core-auth';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ACR_TOKEN_USERNAME, createAcrTasksClient, exchangeAcrRefreshToken } from '../lib/acr.js';
 import { GuidedError, errorMessage } from '../lib/errors.js';
+import { runnerTemp } from '../lib/runner-env.js';
 import type { BuildResult } from './acr-task.js';
 import type { Inputs } from './inputs.js';
 
@@ -37,14 +37,11 @@ export async function buildWithDocker(inputs: Inputs, credential: TokenCredentia
   }
   const { exec } = await import('@actions/exec');
 
-  let loginServer = inputs.registryLoginServer;
-  if (!loginServer) {
-    const acr = createAcrTasksClient(inputs.auth, credential, { subscriptionId: inputs.auth.subscriptionId!, resourceGroup: inputs.resourceGroup!, registryName: inputs.registryName! });
-    loginServer = (await acr.getRegistry()).properties?.loginServer?.toLowerCase();
-    if (!loginServer) throw new GuidedError(`Registry ${inputs.registryName} reported no login server`, 'Pass "registry-login-server" (the deploy step\'s `registry-login-server` output).');
-  }
+  const loginServer =
+    inputs.registryLoginServer ??
+    (await createAcrTasksClient(inputs.auth, credential, { subscriptionId: inputs.auth.subscriptionId!, resourceGroup: inputs.resourceGroup!, registryName: inputs.registryName! }).loginServer());
 
-  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'build-image-'));
+  const workDir = mkdtempSync(path.join(runnerTemp(), 'build-image-'));
   const metadataFile = path.join(workDir, 'metadata.json');
   let loggedIn = false;
   try {
@@ -52,11 +49,11 @@ export async function buildWithDocker(inputs: Inputs, credential: TokenCredentia
       await core.group(`Logging docker in to ${loginServer}`, async () => {
         let refreshToken: string;
         try {
-          refreshToken = await exchangeAcrRefreshToken(inputs.auth, credential, loginServer!);
+          refreshToken = await exchangeAcrRefreshToken(inputs.auth, credential, loginServer);
         } catch (error) {
           throw new GuidedError(`Could not exchange the Azure token for a ${loginServer} token: ${errorMessage(error)}`, 'Give the identity "AcrPush" on the registry, and check that the registry allows Entra ID authentication.');
         }
-        const code = await exec(docker, ['login', loginServer!, '--username', ACR_TOKEN_USERNAME, '--password-stdin'], { input: Buffer.from(refreshToken), ignoreReturnCode: true });
+        const code = await exec(docker, ['login', loginServer, '--username', ACR_TOKEN_USERNAME, '--password-stdin'], { input: Buffer.from(refreshToken), ignoreReturnCode: true });
         if (code !== 0) throw new GuidedError(`docker login ${loginServer} failed (exit ${code})`, 'See the output above; check that the runner can reach the registry.');
         loggedIn = true;
       });

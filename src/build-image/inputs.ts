@@ -1,10 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readResourceGroup, workspaceDirectory } from '../lib/common-inputs.js';
 import { readDuration } from '../lib/duration.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readBoolean, readEnum, readKeyValues, readList, readString } from '../lib/inputs.js';
 import type { Architecture, Variant } from '../lib/acr.js';
+import { workspaceRoot } from '../lib/runner-env.js';
 
 export const MODES = ['acr-task', 'docker'] as const;
 export type Mode = (typeof MODES)[number];
@@ -45,7 +47,6 @@ export interface Inputs {
 
 const REGISTRY_NAME = /^[a-zA-Z0-9]{5,50}$/;
 const LOGIN_SERVER = /^[a-z0-9.-]+(:\d+)?$/;
-const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$/;
 /** The distribution spec's repository name grammar, lowercase path components. */
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -64,7 +65,7 @@ export function readInputs(): Inputs {
   const auth = readAzureAuth({ allowConnectionString: false, needsSubscription: true });
   const registryName = readString('registry-name', { pattern: REGISTRY_NAME, expected: '5–50 letters or digits (the registry\'s name, not its login server)', example: 'bakeryacr' });
   const registryLoginServer = readString('registry-login-server', { pattern: LOGIN_SERVER, expected: 'a registry host name without scheme or path', example: 'bakeryacr.azurecr.io' })?.toLowerCase();
-  const resourceGroup = readString('resource-group', { pattern: RESOURCE_GROUP, expected: 'an Azure resource group name', example: 'rg-bakery-dev' });
+  const resourceGroup = readResourceGroup();
   if (mode === 'acr-task') {
     if (!registryName) throw new ConfigurationError('registry-name', 'is required with mode "acr-task" (ACR Tasks runs in the registry)', 'Pass the deploy step\'s `registry-name` output, e.g. "bakeryacr".');
     if (!resourceGroup) throw new ConfigurationError('resource-group', 'is required with mode "acr-task"', 'Pass the deploy step\'s `resource-group-name` output.');
@@ -74,12 +75,9 @@ export function readInputs(): Inputs {
 
   const imageName = readString('image-name', { required: true, pattern: REPOSITORY, expected: 'a lowercase repository name (letters, digits, . _ - separators, / for paths), without registry or tag', example: 'bakery/worker' });
 
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const workspace = workspaceRoot();
   const contextInput = readString('context', { default: '.' });
-  const context = path.resolve(workspace, contextInput);
-  if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new ConfigurationError('context', `is "${contextInput}", which is not a directory in the workspace (${context})`, 'Set "context" to the directory to build, relative to the repository root (check out the repository first with actions/checkout).');
-  }
+  const context = workspaceDirectory('context', contextInput, 'Set "context" to the directory to build, relative to the repository root.');
   const dockerfileInput = readString('dockerfile');
   const dockerfile = dockerfileInput ? path.resolve(workspace, dockerfileInput) : path.join(context, 'Dockerfile');
   if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) {

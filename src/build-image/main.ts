@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import { createTokenCredential } from '../lib/azure-auth.js';
 import { explainAzureError } from '../lib/azure-errors.js';
-import { appendJobSummary, markdownTable } from '../lib/summary.js';
+import { inlineCode, markdownTable } from '../lib/markdown.js';
+import { appendJobSummary } from '../lib/summary.js';
 import { readInputs } from './inputs.js';
 
 /**
@@ -36,9 +37,9 @@ export async function run(): Promise<void> {
   await appendJobSummary(
     `### Image ${inputs.imageName}\n\n` +
       markdownTable(['', ''], [
-        ['image', `\`${image}\``],
-        ['tags', inputs.tags.map((tag) => `\`${tag}\``).join(' ')],
-        ['built by', inputs.mode === 'acr-task' ? `ACR Tasks run \`${result.runId}\`` : 'docker buildx on the runner'],
+        ['image', inlineCode(image)],
+        ['tags', inputs.tags.map(inlineCode).join(' ')],
+        ['built by', inputs.mode === 'acr-task' ? `ACR Tasks run ${inlineCode(result.runId ?? '')}` : 'docker buildx on the runner'],
         ['platform', inputs.platform.text],
       ]) +
       '\n',

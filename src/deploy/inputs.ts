@@ -1,18 +1,9 @@
 import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readCommit, readEnvironment } from '../lib/common-inputs.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readBoolean, readGuid, readList, readString } from '../lib/inputs.js';
 import { PLAN_ID_PATTERN, planIdFor } from '../lib/plan-store.js';
-import {
-  readBlobEndpoint,
-  readEnvironment,
-  readMaxAttempts,
-  readRootModules,
-  readTerraformBinary,
-  readTerraformVariables,
-  type RootModule,
-  type TerraformBinaryInputs,
-  type TerraformVariables,
-} from '../lib/root-modules.js';
+import { readMaxAttempts, readRootModuleInputs, type RootModule, type RootModuleInputs } from '../lib/root-modules.js';
 
 export interface ModuleToDeploy extends RootModule {
   /** Where `plan` stored the reviewed plan for this root module. */
@@ -21,7 +12,7 @@ export interface ModuleToDeploy extends RootModule {
   expectedSha256?: string;
 }
 
-export interface Inputs {
+export interface Inputs extends RootModuleInputs {
   environment: string;
   /** In apply order (e.g. the Metaflow infra, then its services). */
   modules: ModuleToDeploy[];
@@ -29,12 +20,8 @@ export interface Inputs {
   requireApprovedPlan: boolean;
   /** With no stored plan, plan here and apply that (dev only: nobody reviewed it). */
   planIfMissing: boolean;
-  variables: TerraformVariables;
-  terraform: TerraformBinaryInputs;
   maxAttempts: number;
   auth: AzureAuth;
-  /** The state account's Blob endpoint, when not https://<account>.blob.<cloud suffix> (a private endpoint, an emulator). */
-  blobEndpoint?: string;
   commit: string;
   /** For the Azure portal links of the summary (given even with auth connection-string). */
   portal: { tenantId?: string; subscriptionId?: string };
@@ -44,14 +31,9 @@ export function readInputs(): Inputs {
   // First, so every credential is masked before anything else could print.
   const auth = readAzureAuth({ allowConnectionString: true, needsSubscription: true });
   const environment = readEnvironment();
-  const modules = readRootModules(environment);
+  const { modules, variables, terraform, blobEndpoint } = readRootModuleInputs(environment);
   // The plan id is derived as the plan action derives it: environment, commit, directory (and label).
-  const commit = readString('commit', {
-    default: process.env.GITHUB_SHA || 'local',
-    pattern: /^[A-Za-z0-9._-]{1,64}$/,
-    expected: 'the commit the plan was made for',
-    example: '6dcb09b5b57875f334f61aebed695e2e4193db5e',
-  });
+  const commit = readCommit('the commit the plan was made for');
   const label = readString('label', { maxLength: 64, expected: 'the plan action\'s "label", when it was given one', example: 'eastus' });
 
   const planIds = readList('plan-id');
@@ -84,10 +66,7 @@ export function readInputs(): Inputs {
       'For a dev environment that may apply unreviewed plans, set both "plan-if-missing: true" and "require-approved-plan: false"; elsewhere run the plan action first.',
     );
   }
-  const variables = readTerraformVariables(modules);
-  const terraform = readTerraformBinary();
   const maxAttempts = readMaxAttempts();
-  const blobEndpoint = readBlobEndpoint();
   const portal = {
     tenantId: auth.tenantId ?? readGuid('tenant-id', false, 'the Entra ID tenant id'),
     subscriptionId: auth.subscriptionId ?? readGuid('subscription-id', false, 'the Azure subscription id'),

@@ -1,21 +1,13 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { GuidedError } from '../lib/errors.js';
+import { runnerTemp } from '../lib/runner-env.js';
 import { parsePlanJson, type TerraformPlanJson } from '../lib/plan-json.js';
 import { StoredPlanMissingError, fetchPlan, planStoreTarget } from '../lib/plan-store.js';
 import { vmSizeVariables, type FailureContext } from '../lib/terraform-failures.js';
 import { changesOutsideReview, withTerraformRetries, type RetryDependencies } from '../lib/terraform-retry.js';
-import {
-  Terraform,
-  resolveTerraformBinary,
-  restorePluginCache,
-  savePluginCache,
-  terraformEnvironment,
-  type TerraformOutput,
-  type TerraformResult,
-} from '../lib/terraform.js';
+import { initRootModule, resolveTerraformBinary, type TerraformOutput, type TerraformResult } from '../lib/terraform.js';
 import { readInputs, type Inputs, type ModuleToDeploy } from './inputs.js';
 import { publishOutputs, registerSensitiveOutputs, writeDeploySummary } from './report.js';
 
@@ -46,8 +38,8 @@ export async function run(): Promise<void> {
 }
 
 export async function deploy(inputs: Inputs, dependencies: RetryDependencies = {}): Promise<ModuleResult[]> {
-  const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version);
-  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP ?? tmpdir(), 'deploy-'));
+  const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version, { releasesUrl: inputs.terraform.releasesUrl });
+  const workDir = mkdtempSync(path.join(runnerTemp(), 'deploy-'));
   const results: ModuleResult[] = [];
   try {
     for (const [index, module] of inputs.modules.entries()) {
@@ -79,11 +71,7 @@ function plannedValuesOf(plan: TerraformPlanJson): FailureContext['plannedValues
 }
 
 async function deployModule(inputs: Inputs, module: ModuleToDeploy, session: Session, dependencies: RetryDependencies): Promise<ModuleResult> {
-  const probe = new Terraform({ binary: session.binary, workingDirectory: module.workingDirectory, env: {} });
-  const cache = await restorePluginCache({ binaryName: probe.commandName, version: await probe.version(), workingDirectory: module.workingDirectory });
-  const terraform = new Terraform({ binary: session.binary, workingDirectory: module.workingDirectory, env: terraformEnvironment(inputs.auth, cache.directory) });
-  await terraform.init({ backendConfigFile: module.backendConfigFile });
-  await savePluginCache(cache);
+  const terraform = await initRootModule({ binary: session.binary, workingDirectory: module.workingDirectory, backendConfigFile: module.backendConfigFile, auth: inputs.auth });
 
   mkdirSync(session.workDir, { recursive: true });
   const reviewedFile = path.join(session.workDir, 'reviewed.tfplan');

@@ -1,8 +1,10 @@
 import * as core from '@actions/core';
-import { escapeMarkdownText, inlineCode } from '../lib/markdown.js';
+import { PUBLIC_CLOUD, cloudOfArmEndpoint } from '../lib/azure-clouds.js';
+import { escapeMarkdownText, inlineCode, markdownTable } from '../lib/markdown.js';
 import { registerSecret } from '../lib/mask.js';
 import { toActionOutputName } from '../lib/stack-outputs.js';
-import { appendJobSummary, markdownTable, truncate } from '../lib/summary.js';
+import { appendJobSummary, truncate } from '../lib/summary.js';
+import { attemptsText } from '../lib/terraform-retry.js';
 import type { Inputs } from './inputs.js';
 import type { ModuleResult } from './main.js';
 
@@ -69,18 +71,11 @@ export function publishOutputs(results: ModuleResult[]): PublishedOutput[] {
   return published;
 }
 
-/** The Azure portal of the cloud whose Resource Manager `armEndpoint` is. */
-function portalFor(armEndpoint: string): string {
-  if (/usgovcloudapi\.net/i.test(armEndpoint)) return 'https://portal.azure.us';
-  if (/chinacloudapi\.cn/i.test(armEndpoint)) return 'https://portal.azure.cn';
-  return 'https://portal.azure.com';
-}
-
 /** `https://portal.azure.com/#@<tenant>/resource/subscriptions/<sub>/resourceGroups/<rg>[/providers/…]/overview` */
 export function portalLink(options: { armEndpoint: string; tenantId?: string; subscriptionId: string; resourceGroup: string; resource?: string }): string {
   const tenant = options.tenantId ? `@${options.tenantId}/` : '';
   const id = `/subscriptions/${options.subscriptionId}/resourceGroups/${encodeURIComponent(options.resourceGroup)}${options.resource ?? ''}`;
-  return `${portalFor(options.armEndpoint)}/#${tenant}resource${id}/overview`;
+  return `${(cloudOfArmEndpoint(options.armEndpoint) ?? PUBLIC_CLOUD).portal}/#${tenant}resource${id}/overview`;
 }
 
 function valueCell(output: PublishedOutput): string {
@@ -99,7 +94,7 @@ export async function writeDeploySummary(inputs: Inputs, results: ModuleResult[]
         inlineCode(result.module.displayPath),
         result.planSource === 'stored' ? `${inlineCode(result.module.planId)} (SHA-256 ${inlineCode((result.sha256 ?? '').slice(0, 12))}…)` : 'planned here (plan-if-missing, not reviewed)',
         result.outcome, // Terraform's own fixed-form line; markdownTable escapes the cell
-        result.retried.length ? `${result.attempts} (retried: ${result.retried.join(', ')})` : String(result.attempts),
+        attemptsText(result.attempts, result.retried),
       ]),
     ),
     '',

@@ -1,18 +1,9 @@
-import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { maskAzureCredentials, readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readClusterName, readEnvironment, readNamespace, readResourceGroup } from '../lib/common-inputs.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readDuration } from '../lib/duration.js';
-import { rawInput, readBoolean, readList, readString } from '../lib/inputs.js';
-import {
-  readBlobEndpoint,
-  readEnvironment,
-  readMaxAttempts,
-  readRootModules,
-  readTerraformBinary,
-  readTerraformVariables,
-  type RootModule,
-  type TerraformBinaryInputs,
-  type TerraformVariables,
-} from '../lib/root-modules.js';
+import { rawInput, readBoolean, readList } from '../lib/inputs.js';
+import { readMaxAttempts, readRootModuleInputs, type RootModuleInputs } from '../lib/root-modules.js';
 
 export interface AgentNamespace {
   resourceGroup: string;
@@ -22,26 +13,17 @@ export interface AgentNamespace {
   timeoutMs: number;
 }
 
-export interface Inputs {
+/** `modules` in apply order; destroy works through them in reverse. */
+export interface Inputs extends RootModuleInputs {
   environment: string;
-  /** In apply order; destroy works through them in reverse. */
-  modules: RootModule[];
-  variables: TerraformVariables;
-  terraform: TerraformBinaryInputs;
   maxAttempts: number;
   /** The agent's namespace to delete first; undefined when no cluster is named. */
   agent?: AgentNamespace;
   destroyRemoteState: boolean;
-  /** The state account's Blob endpoint, when not https://<account>.blob.<cloud suffix>. */
-  blobEndpoint?: string;
   auth: AzureAuth;
 }
 
 export const DEFAULT_PROTECTED_ENVIRONMENTS = ['prod*'];
-const DEFAULT_NAMESPACE = 'bakery';
-const RESOURCE_GROUP_PATTERN = /^[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]$/;
-const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
-const NAMESPACE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** A shell-style glob (`*` any run of characters, `?` one) matched against the whole name, ignoring case. */
 export function globMatches(pattern: string, name: string): boolean {
@@ -72,9 +54,9 @@ export function checkDestroyGuards(environment: string): void {
 }
 
 function readAgentNamespace(): AgentNamespace | undefined {
-  const clusterName = readString('cluster-name', { pattern: CLUSTER_NAME_PATTERN, expected: 'an AKS cluster name (letters, digits, - and _)', example: 'bakery-dev-aks' });
-  const resourceGroup = readString('resource-group', { pattern: RESOURCE_GROUP_PATTERN, expected: 'a resource group name', example: 'bakery-dev-rg' });
-  const namespace = readString('namespace', { default: DEFAULT_NAMESPACE, pattern: NAMESPACE_PATTERN, expected: 'a Kubernetes namespace name (lowercase letters, digits and -)', example: DEFAULT_NAMESPACE });
+  const clusterName = readClusterName();
+  const resourceGroup = readResourceGroup();
+  const namespace = readNamespace();
   const timeoutMs = readDuration('namespace-timeout', { default: '15m', min: '10s', max: '2h' });
   if (!clusterName && !resourceGroup) return undefined;
   if (!clusterName || !resourceGroup) {
@@ -85,11 +67,11 @@ function readAgentNamespace(): AgentNamespace | undefined {
 }
 
 export function readInputs(): Inputs {
+  // Which auth methods fit is known only after the inputs below; the credentials are masked now.
+  maskAzureCredentials();
   const environment = readEnvironment();
   checkDestroyGuards(environment);
-  const modules = readRootModules(environment);
-  const variables = readTerraformVariables(modules);
-  const terraform = readTerraformBinary();
+  const { modules, variables, terraform, blobEndpoint } = readRootModuleInputs(environment);
   const maxAttempts = readMaxAttempts();
   const agent = readAgentNamespace();
   const destroyRemoteState = readBoolean('destroy-remote-state', false);
@@ -97,7 +79,6 @@ export function readInputs(): Inputs {
     const module = modules.find((candidate) => !candidate.backend.resource_group_name)!;
     throw new ConfigurationError('destroy-remote-state', `is true, but the backend config of ${module.displayPath} names no resource_group_name, so there is no state resource group to delete`, 'Use the backend config setup-remote-state wrote (it names the group), or set "destroy-remote-state" to false.');
   }
-  const blobEndpoint = readBlobEndpoint();
   const auth = readAzureAuth({ allowConnectionString: !agent && !destroyRemoteState, needsSubscription: true });
   return { environment, modules, variables, terraform, maxAttempts, agent, destroyRemoteState, blobEndpoint, auth };
 }

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
 import type { TokenCredential } from '@azure/core-auth';
 import { createTokenCredential } from '../lib/azure-auth.js';
-import { escapeMarkdownText, inlineCode } from '../lib/markdown.js';
-import { appendJobSummary, markdownTable } from '../lib/summary.js';
-import { withTerraformRetries, type RetryDependencies } from '../lib/terraform-retry.js';
-import { Terraform, resolveTerraformBinary, restorePluginCache, savePluginCache, terraformEnvironment } from '../lib/terraform.js';
+import { escapeMarkdownText, inlineCode, markdownTable } from '../lib/markdown.js';
+import { appendJobSummary } from '../lib/summary.js';
+import { attemptsText, withTerraformRetries, type RetryDependencies } from '../lib/terraform-retry.js';
+import { initRootModule, resolveTerraformBinary } from '../lib/terraform.js';
 import { vmSizeVariables } from '../lib/terraform-failures.js';
 import { readInputs, type Inputs } from './inputs.js';
 import type { NamespaceOutcome } from './namespace.js';
@@ -20,7 +20,7 @@ import { destroyRemoteState, stateContainersOf } from './remote-state.js';
 export interface DestroyDependencies extends RetryDependencies {
   /** How often the namespace is polled while Kubernetes deletes it (default 2 s). */
   namespacePollMs?: number;
-  /** How often a "still terminating" line is printed meanwhile (default 15 s). */
+  /** How often a "still terminating" line is printed meanwhile (default STATUS_INTERVAL_MS). */
   namespaceReportEveryMs?: number;
 }
 
@@ -55,16 +55,12 @@ export async function destroy(inputs: Inputs, dependencies: DestroyDependencies 
       report.namespace = { name: agent.namespace, cluster: agent.clusterName, outcome };
     }
 
-    const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version);
+    const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version, { releasesUrl: inputs.terraform.releasesUrl });
     // Reverse apply order: what runs on the infrastructure goes before the infrastructure.
     const modules = [...inputs.modules].reverse();
     for (const [index, module] of modules.entries()) {
       core.info(`Root module ${index + 1} of ${modules.length}: destroying ${module.displayPath}`);
-      const probe = new Terraform({ binary, workingDirectory: module.workingDirectory, env: {} });
-      const cache = await restorePluginCache({ binaryName: probe.commandName, version: await probe.version(), workingDirectory: module.workingDirectory });
-      const terraform = new Terraform({ binary, workingDirectory: module.workingDirectory, env: terraformEnvironment(inputs.auth, cache.directory) });
-      await terraform.init({ backendConfigFile: module.backendConfigFile });
-      await savePluginCache(cache);
+      const terraform = await initRootModule({ binary, workingDirectory: module.workingDirectory, backendConfigFile: module.backendConfigFile, auth: inputs.auth });
       const sizeVariables = vmSizeVariables(module.workingDirectory);
       // Destroying again after a partial failure is safe: destroy works from the state, which holds
       // exactly what is left.
@@ -103,7 +99,7 @@ async function writeDestroySummary(inputs: Inputs, report: DestroyReport, finish
     rows.push([`Namespace ${inlineCode(report.namespace.name)} on ${inlineCode(report.namespace.cluster)}`, said, '']);
   }
   for (const module of report.modules) {
-    rows.push([`Root module ${inlineCode(module.displayPath)}`, module.outcome, module.retried.length ? `${module.attempts} (retried: ${module.retried.join(', ')})` : String(module.attempts)]);
+    rows.push([`Root module ${inlineCode(module.displayPath)}`, module.outcome, attemptsText(module.attempts, module.retried)]);
   }
   for (const state of report.remoteState ?? []) {
     rows.push([`State resource group ${inlineCode(state.resourceGroup)}`, `${state.outcome === 'deleted' ? 'deleted' : 'already gone'} (after ${state.statesChecked} state file${state.statesChecked === 1 ? '' : 's'} were found empty)`, '']);

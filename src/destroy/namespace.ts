@@ -2,8 +2,9 @@ import type { TokenCredential } from '@azure/core-auth';
 import * as core from '@actions/core';
 import { connectToAks } from '../lib/aks.js';
 import { armClientOptions, type AzureAuth } from '../lib/azure-auth.js';
-import { explainAzureError, isNotFound } from '../lib/azure-errors.js';
+import { explainAzureError } from '../lib/azure-errors.js';
 import { formatDuration } from '../lib/duration.js';
+import { isNotFound } from '../lib/retry.js';
 import type { AgentNamespace } from './inputs.js';
 
 /**

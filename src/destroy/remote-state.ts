@@ -1,10 +1,11 @@
 import type { TokenCredential } from '@azure/core-auth';
 import * as core from '@actions/core';
 import { armClientOptions, type AzureAuth } from '../lib/azure-auth.js';
-import { explainAzureError, isNotFound } from '../lib/azure-errors.js';
+import { explainAzureError } from '../lib/azure-errors.js';
 import { blobEndpointFor, type BackendConfig } from '../lib/backend-config.js';
 import { GuidedError } from '../lib/errors.js';
 import { withStatusLines } from '../lib/progress.js';
+import { isNotFound } from '../lib/retry.js';
 import { UnreadableStateError, parseTerraformState } from '../lib/terraform-state.js';
 
 /**

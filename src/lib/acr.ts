@@ -1,9 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
-import type { AzureAuth } from './azure-auth.js';
+import { renewingToken, type AzureAuth } from './azure-auth.js';
 import { ArmRestClient } from './arm-rest.js';
-import { renewingToken } from './azure-token.js';
+import { GuidedError } from './errors.js';
 import { registerSecret } from './mask.js';
-import { HttpError, isTransientHttpError, retryAfterOf, withRetry } from './retry.js';
+import { HttpError, withHttpRetry } from './retry.js';
 
 /**
  * Azure Container Registry: ACR Tasks quick builds (what `az acr build` does) and the token exchange
@@ -113,16 +113,27 @@ export const REGISTRY_API_VERSION = '2025-11-01';
 
 export class AcrTasksClient {
   private readonly base: string;
+  private readonly registryName: string;
 
   constructor(
     private readonly arm: ArmRestClient,
     registry: RegistryRef,
   ) {
+    this.registryName = registry.registryName;
     this.base = `/subscriptions/${registry.subscriptionId}/resourceGroups/${encodeURIComponent(registry.resourceGroup)}/providers/Microsoft.ContainerRegistry/registries/${encodeURIComponent(registry.registryName)}`;
   }
 
   getRegistry(): Promise<Registry> {
     return this.arm.request<Registry>('GET', this.base, REGISTRY_API_VERSION);
+  }
+
+  /** The registry's login server (lowercase), as Registries_Get reports it. */
+  async loginServer(): Promise<string> {
+    const loginServer = (await this.getRegistry()).properties?.loginServer;
+    if (!loginServer) {
+      throw new GuidedError(`Registry ${this.registryName} reported no login server`, 'Pass "registry-login-server" (the deploy step\'s `registry-login-server` output).');
+    }
+    return loginServer.toLowerCase();
   }
 
   /** Registries_GetBuildSourceUploadUrl. */
@@ -159,14 +170,15 @@ export async function exchangeAcrRefreshToken(auth: AzureAuth, credential: Token
   const url = `https://${loginServer}/oauth2/exchange`;
   const form = new URLSearchParams({ grant_type: 'access_token', service: loginServer, access_token: accessToken });
   if (auth.tenantId) form.set('tenant', auth.tenantId);
-  const body = await withRetry(
+  const body = await withHttpRetry(
+    `POST ${url}`,
     async () => {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
       const text = await response.text();
       if (!response.ok) throw new HttpError('POST', url, response.status, text, response.headers.get('retry-after'));
       return JSON.parse(text) as { refresh_token?: string };
     },
-    { attempts: 4, isRetryable: isTransientHttpError, retryAfterMs: retryAfterOf },
+    { attempts: 4 },
   );
   if (!body.refresh_token) throw new Error(`${url} answered without a refresh_token`);
   registerSecret(body.refresh_token);

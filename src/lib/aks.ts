@@ -1,9 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { armClientOptions, type AzureAuth } from './azure-auth.js';
-import { statusCodeOf } from './azure-errors.js';
+import { armClientOptions, renewingToken, type AzureAuth } from './azure-auth.js';
 import { GuidedError, errorMessage } from './errors.js';
-import { KubernetesClient, parseKubeconfig, type Kubeconfig, type KubernetesClientOptions, type KubernetesConnection } from './kubernetes.js';
-import { renewingToken } from './azure-token.js';
+import { parseKubeconfig, type Kubeconfig } from './kubeconfig.js';
+import { KubernetesClient, type KubernetesClientOptions, type KubernetesConnection } from './kubernetes.js';
+import { httpStatusOf } from './retry.js';
 
 /**
  * AKS user credentials → a KubernetesClient (what `az aks get-credentials` + kubelogin do by hand).
@@ -53,7 +53,7 @@ export async function fetchUserKubeconfig(auth: AzureAuth, credential: TokenCred
   try {
     result = await client.managedClusters.listClusterUserCredentials(cluster.resourceGroup, cluster.clusterName);
   } catch (error) {
-    const status = statusCodeOf(error);
+    const status = httpStatusOf(error);
     const where = `cluster "${cluster.clusterName}" in resource group "${cluster.resourceGroup}" (subscription ${cluster.subscriptionId})`;
     if (status === 404) {
       throw new GuidedError(

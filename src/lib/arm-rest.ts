@@ -1,7 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
-import type { AzureAuth } from './azure-auth.js';
-import { HttpError, isTransientHttpError, retryAfterOf, sleep, withRetry } from './retry.js';
-import { renewingToken } from './azure-token.js';
+import { renewingToken, type AzureAuth } from './azure-auth.js';
+import { formatDuration } from './duration.js';
+import { GuidedError } from './errors.js';
+import { STATUS_INTERVAL_MS, withStatusLines } from './progress.js';
+import { HttpError, sleep, withHttpRetry, type HttpRetryOptions } from './retry.js';
 
 /**
  * A minimal Azure Resource Manager client on fetch, for the ARM operations no installed SDK exposes
@@ -11,29 +13,14 @@ import { renewingToken } from './azure-token.js';
  * (202/201 + Location or Azure-AsyncOperation).
  */
 
-export interface ArmErrorBody {
-  error?: { code?: string; message?: string };
-}
-
-/** ARM's error envelope `{ error: { code, message } }`, when the failure carries one. */
-export function armErrorOf(error: unknown): { code: string; message: string } | undefined {
-  if (!(error instanceof HttpError)) return undefined;
-  try {
-    const body = JSON.parse(error.body) as ArmErrorBody;
-    return body.error?.code ? { code: body.error.code, message: body.error.message ?? '' } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface ArmRestOptions {
-  attempts?: number;
+/** A failure's ARM error envelope is read by armErrorOf (azure-errors.ts). */
+export interface ArmRestOptions extends HttpRetryOptions {
   /** Delay between polls of a long-running operation when ARM gives no Retry-After. */
   pollDelayMs?: number;
   /** Give up on a long-running operation after this long. */
   operationTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  onRetry?: (message: string) => void;
+  /** A "still waiting" line at least this often while a long-running operation runs; default STATUS_INTERVAL_MS. */
+  statusIntervalMs?: number;
 }
 
 export class ArmRestClient {
@@ -57,13 +44,14 @@ export class ArmRestClient {
     const url = `${this.auth.armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${encodeURIComponent(apiVersion)}`;
     const response = await this.send(method, url, body);
     if ((response.status === 202 || response.status === 201) && (response.headers.get('azure-asyncoperation') || response.headers.get('location'))) {
-      return this.pollOperation<T>(response);
+      return withStatusLines(`waiting for Azure to finish ${method} ${path.split('?')[0]}`, this.pollOperation<T>(response), this.options.statusIntervalMs ?? STATUS_INTERVAL_MS);
     }
     return parseJson<T>(await response.text());
   }
 
   private async send(method: string, url: string, body?: unknown): Promise<Response> {
-    return withRetry(
+    return withHttpRetry(
+      `${method} ${url.split('?')[0]}`,
       async () => {
         const response = await fetch(url, {
           method,
@@ -79,14 +67,7 @@ export class ArmRestClient {
         }
         return response;
       },
-      {
-        attempts: this.options.attempts ?? 5,
-        isRetryable: isTransientHttpError,
-        retryAfterMs: retryAfterOf,
-        sleep: this.wait,
-        onRetry: ({ attempt, delayMs, error }) =>
-          this.options.onRetry?.(`${method} ${url.split('?')[0]} failed (attempt ${attempt}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}); retrying in ${Math.round(delayMs / 1000)} s`),
-      },
+      { attempts: this.options.attempts ?? 5, sleep: this.wait, onRetry: this.options.onRetry },
     );
   }
 
@@ -98,10 +79,16 @@ export class ArmRestClient {
   private async pollOperation<T>(first: Response): Promise<T> {
     const asyncUrl = first.headers.get('azure-asyncoperation');
     const locationUrl = first.headers.get('location');
-    const deadline = Date.now() + (this.options.operationTimeoutMs ?? 30 * 60_000);
+    const timeoutMs = this.options.operationTimeoutMs ?? 30 * 60_000;
+    const deadline = Date.now() + timeoutMs;
     let retryAfter = first.headers.get('retry-after');
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`the Azure operation ${asyncUrl ?? locationUrl} did not finish in time`);
+      if (Date.now() > deadline) {
+        throw new GuidedError(
+          `The Azure operation ${(asyncUrl ?? locationUrl ?? '').split('?')[0]} did not finish in ${formatDuration(timeoutMs)}`,
+          'Azure may still be working on it: look at the resource\'s Activity log in the Azure portal, then re-run this step.',
+        );
+      }
       await this.wait(retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : (this.options.pollDelayMs ?? 5000));
       if (asyncUrl) {
         const response = await this.send('GET', asyncUrl);

@@ -1,19 +1,22 @@
-import type { TokenCredential } from '@azure/core-auth';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import * as core from '@actions/core';
+import { PUBLIC_CLOUD } from './azure-clouds.js';
 import { ConfigurationError } from './errors.js';
-import { rawInput, readEnum, readGuid, readString } from './inputs.js';
+import { rawInput, readEnum, readGuid, readString, readUrl } from './inputs.js';
 import { registerConnectionString, registerSecret } from './mask.js';
 
 /**
- * How an action authenticates to Azure. Reading the inputs imports no Azure SDK, so an action with a
- * bad input fails in milliseconds; the SDK is loaded only by `createTokenCredential`.
+ * How an action authenticates to Azure: the auth inputs, the credential, the tokens our own fetch
+ * clients send (renewingToken), and the environment Terraform gets for the same identity. Reading the
+ * inputs imports no Azure SDK, so an action with a bad input fails in milliseconds; the SDK is loaded
+ * only by `createTokenCredential`.
  */
 export const AUTH_METHODS = ['oidc', 'client-secret', 'azure-cli', 'connection-string'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** GitHub's OIDC audience that Entra ID federated credentials expect by default. */
 export const OIDC_AUDIENCE = 'api://AzureADTokenExchange';
-export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
+export const DEFAULT_ARM_ENDPOINT = PUBLIC_CLOUD.armEndpoint;
 
 export interface AzureAuth {
   method: AuthMethod;
@@ -36,24 +39,30 @@ export interface AuthRules {
   needsSubscription: boolean;
 }
 
-const HTTPS_URL = /^https:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/;
-
-export function readAzureAuth(rules: AuthRules): AzureAuth {
-  // A secret the chosen method does not use is still a secret: mask it before anything could print it.
+/**
+ * Masks `client-secret` and `connection-string` whatever `auth` says (a secret the chosen method does
+ * not use is still a secret). readAzureAuth does it first; an action that reads its auth inputs after
+ * others (because they decide which methods fit) calls this before anything else.
+ */
+export function maskAzureCredentials(): void {
   registerSecret(rawInput('client-secret'));
   registerConnectionString(rawInput('connection-string'));
+}
+
+export function readAzureAuth(rules: AuthRules): AzureAuth {
+  maskAzureCredentials();
   const method = readEnum('auth', AUTH_METHODS, 'oidc');
-  const armEndpoint = readString('arm-endpoint', {
+  const armEndpoint = readUrl('arm-endpoint', {
     default: DEFAULT_ARM_ENDPOINT,
-    pattern: HTTPS_URL,
+    httpsOnly: true,
     expected: 'an https:// URL of an Azure Resource Manager endpoint',
     example: DEFAULT_ARM_ENDPOINT,
-  }).replace(/\/+$/, '');
-  const authorityHost = readString('authority-host', {
-    pattern: HTTPS_URL,
+  });
+  const authorityHost = readUrl('authority-host', {
+    httpsOnly: true,
     expected: 'an https:// URL of an Entra ID authority',
     example: 'https://login.microsoftonline.com',
-  })?.replace(/\/+$/, '');
+  });
 
   if (method === 'connection-string') {
     if (!rules.allowConnectionString) {
@@ -97,6 +106,30 @@ export function readAzureAuth(rules: AuthRules): AzureAuth {
   return auth;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Tokens: each is fetched once and reused until shortly before it expires, and registered as a secret.
+
+/**
+ * A source of `fetch()`'s value that reuses it until `renewAt(value)` (ms since the epoch; undefined:
+ * do not reuse), with concurrent callers sharing one request in flight.
+ */
+function reusedUntil<T>(fetch: () => Promise<T>, renewAt: (value: T) => number | undefined, now: () => number): () => Promise<T> {
+  let current: { value: T; renewAtMs: number } | undefined;
+  let pending: Promise<T> | undefined;
+  return async () => {
+    if (current && now() < current.renewAtMs) return current.value;
+    pending ??= fetch();
+    try {
+      const value = await pending;
+      const renewAtMs = renewAt(value);
+      current = renewAtMs === undefined ? undefined : { value, renewAtMs };
+      return value;
+    } finally {
+      pending = undefined;
+    }
+  };
+}
+
 /** Reuse a GitHub ID token until this long before its `exp`. */
 const ID_TOKEN_REUSE_MARGIN_S = 60;
 
@@ -106,14 +139,33 @@ const ID_TOKEN_REUSE_MARGIN_S = 60;
  * expires rather than fetched from GitHub each time. A token whose expiry cannot be read is not reused.
  */
 export function reusedGithubIdToken(now: () => number = Date.now): () => Promise<string> {
-  let cached: { token: string; reuseUntilMs: number } | undefined;
-  return async () => {
-    if (cached && now() < cached.reuseUntilMs) return cached.token;
+  const fetchToken = async () => {
     const token = await core.getIDToken(OIDC_AUDIENCE);
-    const exp = jwtExpiry(token);
-    cached = exp ? { token, reuseUntilMs: (exp - ID_TOKEN_REUSE_MARGIN_S) * 1000 } : undefined;
+    registerSecret(token);
     return token;
   };
+  return reusedUntil(fetchToken, (token) => {
+    const exp = jwtExpiry(token);
+    return exp ? (exp - ID_TOKEN_REUSE_MARGIN_S) * 1000 : undefined;
+  }, now);
+}
+
+/** Renew an Entra ID access token this long before it expires, so no request goes out with one about to lapse. */
+const TOKEN_RENEW_MARGIN_MS = 5 * 60_000;
+
+/**
+ * A bearer-token source for `scope` for our own fetch/https clients (the Azure SDKs manage theirs): it
+ * reuses the token until shortly before it expires (or the credential's refreshAfter hint).
+ */
+export function renewingToken(credential: TokenCredential, scope: string, now: () => number = Date.now): () => Promise<string> {
+  const fetchToken = async (): Promise<AccessToken> => {
+    const token = await credential.getToken(scope);
+    if (!token) throw new Error(`no token was issued for ${scope}`);
+    registerSecret(token.token);
+    return token;
+  };
+  const source = reusedUntil(fetchToken, (token) => token.refreshAfterTimestamp ?? token.expiresOnTimestamp - TOKEN_RENEW_MARGIN_MS, now);
+  return async () => (await source()).token;
 }
 
 /** The `exp` claim (seconds since the epoch) of a JWT, without verifying it; undefined if unreadable. */
@@ -164,21 +216,11 @@ export function terraformAuthEnv(auth: AzureAuth): Record<string, string> {
   if (auth.subscriptionId) env.ARM_SUBSCRIPTION_ID = auth.subscriptionId;
   if (auth.tenantId) env.ARM_TENANT_ID = auth.tenantId;
   if (auth.clientId) env.ARM_CLIENT_ID = auth.clientId;
-  switch (auth.method) {
-    case 'oidc':
-      env.ARM_USE_OIDC = 'true';
-      env.ARM_USE_AZUREAD = 'true';
-      break;
-    case 'client-secret':
-      env.ARM_CLIENT_SECRET = auth.clientSecret!;
-      env.ARM_USE_AZUREAD = 'true';
-      break;
-    case 'azure-cli':
-      env.ARM_USE_CLI = 'true';
-      env.ARM_USE_AZUREAD = 'true';
-      break;
-    case 'connection-string':
-      break;
-  }
+  if (auth.method === 'connection-string') return env;
+  // Every Entra ID method: the backend reaches the state with the identity's token, not a key.
+  env.ARM_USE_AZUREAD = 'true';
+  if (auth.method === 'oidc') env.ARM_USE_OIDC = 'true';
+  if (auth.method === 'client-secret') env.ARM_CLIENT_SECRET = auth.clientSecret!;
+  if (auth.method === 'azure-cli') env.ARM_USE_CLI = 'true';
   return env;
 }

@@ -1,31 +1,46 @@
 import type { AzureAuth } from './azure-auth.js';
 import { GuidedError, errorMessage } from './errors.js';
+import { HttpError, httpStatusOf } from './retry.js';
 
 /**
  * Turning the Azure failures a workflow author can fix (no token, no role) into GuidedErrors that say
- * what to do, instead of a bare "403". Works on the errors of every Azure SDK without importing one:
- * RestError carries `statusCode` and the service's error `code`; @azure/identity's errors carry a `name`.
+ * what to do, instead of a bare "403". Works on the errors of every Azure SDK without importing one —
+ * RestError carries `statusCode` and the service's error `code`; @azure/identity's errors carry a
+ * `name` — and on the HttpError of our own ARM client (arm-rest.ts), whose body is ARM's error envelope.
  */
 
-export function statusCodeOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
+export interface ArmErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+/** ARM's error envelope `{ error: { code, message } }` of an HttpError, when the failure carries one. */
+export function armErrorOf(error: unknown): { code: string; message: string } | undefined {
+  if (!(error instanceof HttpError)) return undefined;
+  try {
+    const body = JSON.parse(error.body) as ArmErrorBody;
+    return body.error?.code ? { code: body.error.code, message: body.error.message ?? '' } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The service's error code: ARM's `error.code` (ResourceGroupNotFound) or Storage's x-ms-error-code. */
 export function errorCodeOf(error: unknown): string | undefined {
+  const armError = armErrorOf(error);
+  if (armError) return armError.code;
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-export function isNotFound(error: unknown): boolean {
-  return statusCodeOf(error) === 404;
+/** The service's own words: ARM's `error.message` when our client got an envelope, else the error's message. */
+function serviceMessageOf(error: unknown): string {
+  return armErrorOf(error)?.message || errorMessage(error);
 }
 
 /** The message with the HTTP status and service error code, which the SDKs leave out of it. */
 export function describeAzureError(error: unknown): string {
-  const message = errorMessage(error);
-  const status = statusCodeOf(error);
+  const message = serviceMessageOf(error);
+  const status = httpStatusOf(error);
   const code = errorCodeOf(error);
   if (status === undefined && code === undefined) return message;
   const tag = [status, code].filter((part) => part !== undefined).join(' ');
@@ -58,11 +73,11 @@ function identityGuidance(auth: AzureAuth): string {
 export function explainAzureError(error: unknown, context: { doing: string; auth: AzureAuth; roleHint: string }): unknown {
   if (error instanceof GuidedError) return error;
   const name = (error as { name?: unknown } | undefined)?.name;
-  const firstLine = errorMessage(error).split('\n')[0] ?? '';
+  const firstLine = serviceMessageOf(error).split('\n')[0] ?? '';
   if (typeof name === 'string' && IDENTITY_ERRORS.has(name)) {
     return new GuidedError(`Could not get an Azure token (auth: ${context.auth.method}) while ${context.doing}: ${firstLine}`, identityGuidance(context.auth));
   }
-  const status = statusCodeOf(error);
+  const status = httpStatusOf(error);
   const code = errorCodeOf(error) ?? '';
   if (status === 401) {
     return new GuidedError(`Azure did not accept the token while ${context.doing} (401 ${code}): ${firstLine}`, identityGuidance(context.auth));

@@ -1,9 +1,9 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { OIDC_AUDIENCE, type AzureAuth } from './azure-auth.js';
 import { registerSecret } from './mask.js';
+import { runnerTemp } from './runner-env.js';
 
 /**
  * The environment that the Azure SDKs' DefaultAzureCredential (Python's included, as used by Metaflow,
@@ -25,7 +25,7 @@ export async function azureSdkEnvironment(auth: AzureAuth): Promise<{ env: Recor
   if (auth.method !== 'oidc') return { env, cleanup: async () => {} };
   const token = await core.getIDToken(OIDC_AUDIENCE);
   registerSecret(token);
-  const dir = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'azure-federated-'));
+  const dir = await mkdtemp(path.join(runnerTemp(), 'azure-federated-'));
   const file = path.join(dir, 'token');
   await writeFile(file, token, { mode: 0o600 });
   await chmod(file, 0o600);

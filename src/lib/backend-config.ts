@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cloudOfTerraformName } from './azure-clouds.js';
 import { ConfigurationError } from './errors.js';
 
 /**
@@ -85,11 +86,5 @@ export function readBackendConfig(file: string, input = 'backend-config-file'): 
 
 /** The Blob endpoint of the state account, for the azurerm backend's `environment` (default public). */
 export function blobEndpointFor(config: BackendConfig): string {
-  const suffixes: Record<string, string> = {
-    public: 'core.windows.net',
-    usgovernment: 'core.usgovcloudapi.net',
-    china: 'core.chinacloudapi.cn',
-  };
-  const suffix = suffixes[(config.environment ?? 'public').toLowerCase()] ?? suffixes.public;
-  return `https://${config.storage_account_name}.blob.${suffix}`;
+  return `https://${config.storage_account_name}.blob.${cloudOfTerraformName(config.environment).storageSuffix}`;
 }

@@ -1,6 +1,10 @@
+import { PUBLIC_CLOUD } from './azure-clouds.js';
+
 /**
- * What a storage connection string says about its account, without the Azure SDK (so inputs can be
- * checked before anything is loaded). Only names and endpoints are returned, never the credential.
+ * What a storage connection string says, without the Azure SDK (so inputs can be checked before
+ * anything is loaded): its account and endpoint (parseConnectionString, never the credential), and
+ * its `name=value` parts for the two places that must handle the credential itself — masking it
+ * (mask.ts) and handing it to Terraform's backend (terraform.ts).
  */
 export interface ConnectionStringAccount {
   /** `AccountName=`, or the account a `BlobEndpoint=` addresses. */
@@ -9,7 +13,11 @@ export interface ConnectionStringAccount {
   blobEndpoint?: string;
 }
 
-function parts(connectionString: string): Map<string, string> {
+/** The parts that are credentials: the account key, a SAS token, or (other services) a shared access key. */
+export const CREDENTIAL_PARTS: ReadonlySet<string> = new Set(['accountkey', 'sharedaccesssignature', 'sharedaccesskey']);
+
+/** Each `name=value` part, by its lowercased name (the value is everything after the first `=`, trimmed). */
+export function connectionStringParts(connectionString: string): Map<string, string> {
   const result = new Map<string, string>();
   for (const part of connectionString.split(';')) {
     const eq = part.indexOf('=');
@@ -36,12 +44,12 @@ export function accountNameOfBlobEndpoint(endpoint: string): string | undefined 
 }
 
 export function parseConnectionString(connectionString: string): ConnectionStringAccount {
-  const values = parts(connectionString);
+  const values = connectionStringParts(connectionString);
   const accountName = values.get('accountname')?.toLowerCase();
   let blobEndpoint = values.get('blobendpoint');
   if (!blobEndpoint && accountName) {
     const protocol = values.get('defaultendpointsprotocol') ?? 'https';
-    const suffix = values.get('endpointsuffix') ?? 'core.windows.net';
+    const suffix = values.get('endpointsuffix') ?? PUBLIC_CLOUD.storageSuffix;
     blobEndpoint = `${protocol}://${accountName}.blob.${suffix}`;
   }
   return { accountName: accountName ?? (blobEndpoint ? accountNameOfBlobEndpoint(blobEndpoint) : undefined), blobEndpoint };

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
 import ignore, { type Ignore } from 'ignore';
 import type { ContainerClient } from '@azure/storage-blob';
+import { formatBytes } from './bytes.js';
 import { GuidedError } from './errors.js';
+import { sha256OfFile } from './file-hash.js';
+import { isNotFound } from './retry.js';
 
 /**
  * A flow's code as Prefect's workers pull it: the files of one directory (minus what `.prefectignore`
@@ -58,16 +60,6 @@ export interface FlowPackage {
   ignoreRules: 'prefectignore' | 'defaults';
   /** Paths left out by the ignore rules (directories end in `/`), for the log. */
   ignored: string[];
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 /** Byte-order comparison: the same order on every machine and locale. */
@@ -124,7 +116,7 @@ export async function collectFlowPackage(root: string): Promise<FlowPackage> {
         else await walk(relative);
       } else if (isFile) {
         if (rules.ignores(relative)) ignored.push(relative);
-        else files.push({ path: relative, absolutePath: absolute, size: (await stat(absolute)).size, sha256: await sha256File(absolute) });
+        else files.push({ path: relative, absolutePath: absolute, size: (await stat(absolute)).size, sha256: await sha256OfFile(absolute) });
       }
     }
   }
@@ -163,8 +155,7 @@ async function readManifest(container: ContainerClient, folder: string): Promise
     const buffer = await blob.downloadToBuffer();
     return JSON.parse(buffer.toString('utf8')) as Manifest;
   } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 404) {
+    if (isNotFound(error)) {
       // A HEAD answer has no body: the service's error code is then only in the x-ms-error-code header.
       const code = (error as { code?: string; details?: { errorCode?: string } }).code ?? (error as { details?: { errorCode?: string } }).details?.errorCode;
       if (code === 'ContainerNotFound') {
@@ -199,7 +190,7 @@ export async function uploadFlowPackage(container: ContainerClient, folder: stri
     return { uploaded: false, folder, files: pkg.files.length, bytes: pkg.totalBytes };
   }
   if (pkg.totalBytes > LARGE_PACKAGE_BYTES) {
-    core.warning(`The flow package in ${pkg.root} is ${(pkg.totalBytes / 1024 / 1024).toFixed(0)} MiB; if it holds data or an environment, list it in ${IGNORE_FILE}.`);
+    core.warning(`The flow package in ${pkg.root} is ${formatBytes(pkg.totalBytes)}; if it holds data or an environment, list it in ${IGNORE_FILE}.`);
   }
   let done = 0;
   let lastReport = Date.now();

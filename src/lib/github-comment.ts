@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import type { getOctokit } from '@actions/github';
 import { GuidedError, errorMessage } from './errors.js';
 import { GITHUB_COMMENT_LIMIT } from './plan-summary.js';
-import { parseRetryAfter, withRetry } from './retry.js';
+import { httpStatusOf, parseRetryAfter, withRetry } from './retry.js';
 
 /**
  * Sticky pull-request comments: one comment per key (for plans: environment, working directory and
@@ -77,13 +77,9 @@ export function normaliseWorkingDirectory(workingDirectory: string): string {
   return posix.replace(/^\.\//, '').replace(/\/$/, '') || '.';
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { status?: number } | undefined)?.status;
-}
-
 /** 5xx, 429 and a secondary rate limit (403 with Retry-After) are worth another attempt. */
 function isRetryableGitHubError(error: unknown): boolean {
-  const status = statusOf(error);
+  const status = httpStatusOf(error);
   if (status === undefined) return false;
   if (status >= 500 || status === 429) return true;
   const headers = (error as { response?: { headers?: Record<string, string> } }).response?.headers ?? {};
@@ -116,10 +112,10 @@ export async function resolveCommentAuthor(client: GitHubClient, override?: stri
     const { data } = await withGitHubRetry('GET /user', () => client.rest.users.getAuthenticated());
     return data.login;
   } catch (error) {
-    if (statusOf(error) === 401) {
+    if (httpStatusOf(error) === 401) {
       throw new GuidedError('GitHub refused "github-token" (401 Bad credentials)', 'Pass a valid token: the default `${{ github.token }}` works when the job has `permissions: pull-requests: write`.');
     }
-    if (statusOf(error) !== 403) throw error;
+    if (httpStatusOf(error) !== 403) throw error;
   }
   try {
     const { data } = await client.rest.apps.getAuthenticated();
@@ -204,7 +200,7 @@ export async function upsertStickyComment(client: GitHubClient, request: StickyC
 /** Why a comment could not be written, with what to change; for a warning (the plan itself stands). */
 export function describeCommentFailure(error: unknown): string {
   if (error instanceof GuidedError) return error.message;
-  const status = statusOf(error);
+  const status = httpStatusOf(error);
   if (status === 403 || status === 404) {
     return `GitHub refused the comment (${status}): give the job \`permissions: pull-requests: write\` (a pull request from a fork gets a read-only token; use the job summary there).`;
   }

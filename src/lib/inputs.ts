@@ -171,6 +171,29 @@ export function readKeyValues(
   return result;
 }
 
+/** http(s)://host[:port][/path]: no user info, query or fragment (a query could carry a SAS token). */
+const HTTP_URL = /^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/;
+const HTTPS_URL = /^https:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/;
+
+export type UrlRule = Omit<StringRule, 'pattern' | 'secret'> & {
+  /** Refuse http:// (endpoints that get a credential). */
+  httpsOnly?: boolean;
+};
+
+/** A URL input, checked as one (see HTTP_URL) and returned without a trailing slash. */
+export function readUrl(name: string, rule: UrlRule & { required: true }): string;
+export function readUrl(name: string, rule: UrlRule & { default: string }): string;
+export function readUrl(name: string, rule: UrlRule): string | undefined;
+export function readUrl(name: string, rule: UrlRule): string | undefined {
+  const { httpsOnly, ...stringRule } = rule;
+  return readString(name, { ...stringRule, pattern: httpsOnly ? HTTPS_URL : HTTP_URL })?.replace(/\/+$/, '');
+}
+
+/** This machine (a port-forward, an emulator): the one place plain http:// may carry a credential. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
+}
+
 export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function readGuid(name: string, required: boolean, what: string): string | undefined {

@@ -3,6 +3,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import { formatDuration } from './duration.js';
 import { errorMessage } from './errors.js';
 import { formatEvent, kubernetesStatusOf, type KubernetesClient } from './kubernetes.js';
+import { STATUS_INTERVAL_MS } from './progress.js';
 import { sleep } from './retry.js';
 
 /**
@@ -111,7 +112,7 @@ export async function describePods(kube: KubernetesClient, namespace: string, la
 export interface RolloutOptions {
   timeoutMs: number;
   pollMs?: number;
-  /** A progress line at least this often (default 15 s). */
+  /** A progress line at least this often (default STATUS_INTERVAL_MS). */
   reportEveryMs?: number;
   log: (line: string) => void;
 }
@@ -126,7 +127,7 @@ export interface RolloutOutcome {
 /** Waits until the Deployment has rolled out, fails, or `timeoutMs` passes. Never throws for a failed rollout. */
 export async function waitForDeploymentRollout(kube: KubernetesClient, namespace: string, name: string, options: RolloutOptions): Promise<RolloutOutcome> {
   const pollMs = options.pollMs ?? 2000;
-  const reportEveryMs = options.reportEveryMs ?? 15_000;
+  const reportEveryMs = options.reportEveryMs ?? STATUS_INTERVAL_MS;
   const started = Date.now();
   let lastMessage = '';
   let lastReport = 0;

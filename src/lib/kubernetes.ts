@@ -1,15 +1,16 @@
 import { request as httpsRequest } from 'node:https';
-import YAML from 'yaml';
 import type { IEvent } from 'kubernetes-models/v1/Event';
 import type { IStatus } from '@kubernetes-models/apimachinery/apis/meta/v1/Status';
+import { formatDuration } from './duration.js';
 import { GuidedError } from './errors.js';
-import { registerSecret } from './mask.js';
-import { HttpError, isTransientHttpError, retryAfterOf, sleep, withRetry } from './retry.js';
+import { STATUS_INTERVAL_MS } from './progress.js';
+import { HttpError, isNotFound, sleep, withHttpRetry, type HttpRetryOptions } from './retry.js';
 
 /**
- * A small Kubernetes API client on node:https: kubeconfig parsing, server-side apply, get, list,
- * delete, wait-until-gone, pod logs and events. It replaces @kubernetes/client-node, which would add
- * ~15 MB to every bundle that carries it; the API surface here is what the actions need, no more.
+ * A small Kubernetes API client on node:https: server-side apply, get, list, delete, wait-until-gone,
+ * pod logs and events (reading a kubeconfig, which needs a YAML parser, is kubeconfig.ts). It replaces
+ * @kubernetes/client-node, which would add ~15 MB to every bundle that carries it; the API surface here
+ * is what the actions need, no more.
  *
  * Typical use:
  *   const kube = new KubernetesClient(connection);
@@ -88,88 +89,6 @@ export function describeRef(ref: KindRef & { name?: string }): string {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// kubeconfig
-
-/** How the kubeconfig's user authenticates. `exec` and `auth-provider` are described, never run. */
-export type KubeconfigUser =
-  | { kind: 'token'; token: string; clientCertificate?: { cert: Buffer; key: Buffer } }
-  | { kind: 'client-certificate'; clientCertificate: { cert: Buffer; key: Buffer } }
-  | { kind: 'exec'; command: string; args: string[] }
-  | { kind: 'auth-provider'; name: string; config: Record<string, string> }
-  | { kind: 'none' };
-
-export interface Kubeconfig {
-  contextName: string;
-  server: string;
-  /** PEM of the cluster CA (certificate-authority-data), when the kubeconfig pins one. */
-  caData?: Buffer;
-  tlsServerName?: string;
-  insecureSkipTlsVerify: boolean;
-  namespace?: string;
-  user: KubeconfigUser;
-}
-
-interface RawKubeconfig {
-  'current-context'?: string;
-  clusters?: { name: string; cluster?: Record<string, unknown> }[];
-  contexts?: { name: string; context?: { cluster?: string; user?: string; namespace?: string } }[];
-  users?: { name: string; user?: Record<string, unknown> }[];
-}
-
-function decodeBase64Field(value: unknown, field: string): Buffer {
-  if (typeof value !== 'string' || !value) throw new Error(`kubeconfig field ${field} is empty`);
-  return Buffer.from(value, 'base64');
-}
-
-/**
- * Reads the current (or the named) context of a kubeconfig. Every credential in it is registered as a
- * secret before anything could print it. Files referenced by path (certificate-authority, token-file)
- * are not read: AKS returns inline data, and a path would point into someone else's machine.
- */
-export function parseKubeconfig(text: string, contextName?: string): Kubeconfig {
-  const raw = YAML.parse(text) as RawKubeconfig | null;
-  if (!raw || typeof raw !== 'object') throw new Error('the kubeconfig is not a YAML mapping');
-  const name = contextName ?? raw['current-context'] ?? raw.contexts?.[0]?.name;
-  const context = raw.contexts?.find((candidate) => candidate.name === name)?.context;
-  if (!name || !context) throw new Error(`the kubeconfig has no context ${JSON.stringify(name ?? '')}`);
-  const cluster = raw.clusters?.find((candidate) => candidate.name === context.cluster)?.cluster;
-  if (!cluster || typeof cluster.server !== 'string') throw new Error(`the kubeconfig has no cluster ${JSON.stringify(context.cluster ?? '')} with a server`);
-  const user = raw.users?.find((candidate) => candidate.name === context.user)?.user ?? {};
-
-  let parsedUser: KubeconfigUser = { kind: 'none' };
-  const clientCertificate =
-    typeof user['client-certificate-data'] === 'string' && typeof user['client-key-data'] === 'string'
-      ? { cert: decodeBase64Field(user['client-certificate-data'], 'client-certificate-data'), key: decodeBase64Field(user['client-key-data'], 'client-key-data') }
-      : undefined;
-  if (clientCertificate) {
-    registerSecret(user['client-key-data'] as string);
-    registerSecret(clientCertificate.key.toString('utf8'));
-  }
-  if (typeof user.token === 'string' && user.token) {
-    registerSecret(user.token);
-    parsedUser = { kind: 'token', token: user.token, clientCertificate };
-  } else if (clientCertificate) {
-    parsedUser = { kind: 'client-certificate', clientCertificate };
-  } else if (user.exec && typeof user.exec === 'object') {
-    const exec = user.exec as { command?: string; args?: string[] };
-    parsedUser = { kind: 'exec', command: exec.command ?? '', args: Array.isArray(exec.args) ? exec.args.map(String) : [] };
-  } else if (user['auth-provider'] && typeof user['auth-provider'] === 'object') {
-    const provider = user['auth-provider'] as { name?: string; config?: Record<string, string> };
-    parsedUser = { kind: 'auth-provider', name: provider.name ?? '', config: provider.config ?? {} };
-  }
-
-  return {
-    contextName: name,
-    server: cluster.server.replace(/\/+$/, ''),
-    caData: cluster['certificate-authority-data'] ? decodeBase64Field(cluster['certificate-authority-data'], 'certificate-authority-data') : undefined,
-    tlsServerName: typeof cluster['tls-server-name'] === 'string' ? cluster['tls-server-name'] : undefined,
-    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
-    namespace: context.namespace,
-    user: parsedUser,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
 // client
 
 export interface KubernetesConnection {
@@ -183,14 +102,11 @@ export interface KubernetesConnection {
   bearerToken?: () => Promise<string>;
 }
 
-export interface KubernetesClientOptions {
+/** `attempts`: per request, for throttling (429), 5xx and dropped connections; default 5. */
+export interface KubernetesClientOptions extends HttpRetryOptions {
   fieldManager?: string;
-  /** Attempts per request for throttling (429), 5xx and dropped connections; default 5. */
-  attempts?: number;
   /** Per-request timeout; default 30 s. */
   requestTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  onRetry?: (message: string) => void;
 }
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
@@ -215,10 +131,6 @@ export function kubernetesStatusOf(error: unknown): IStatus | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function isNotFound(error: unknown): boolean {
-  return error instanceof HttpError && error.status === 404;
 }
 
 export class KubernetesClient {
@@ -310,7 +222,7 @@ export class KubernetesClient {
 
   /**
    * Polls until the object no longer exists. Calls `onWaiting` at most every `reportEveryMs` (default
-   * 15 s) with what is still there; throws a GuidedError naming the object after `timeoutMs`.
+   * STATUS_INTERVAL_MS) with what is still there; throws a GuidedError naming the object after `timeoutMs`.
    */
   async waitGone(
     ref: ObjectRef,
@@ -318,7 +230,7 @@ export class KubernetesClient {
   ): Promise<void> {
     const started = Date.now();
     const pollMs = options.pollMs ?? 2000;
-    const reportEveryMs = options.reportEveryMs ?? 15_000;
+    const reportEveryMs = options.reportEveryMs ?? STATUS_INTERVAL_MS;
     let lastReport = started;
     for (;;) {
       const object = await this.get<KubeObject & { status?: { phase?: string } }>(ref);
@@ -326,7 +238,7 @@ export class KubernetesClient {
       const elapsedMs = Date.now() - started;
       if (elapsedMs >= options.timeoutMs) {
         throw new GuidedError(
-          `${describeRef(ref)} still exists after ${Math.round(elapsedMs / 1000)} s (phase ${object.status?.phase ?? 'unknown'})`,
+          `${describeRef(ref)} still exists after ${formatDuration(elapsedMs)} (phase ${object.status?.phase ?? 'unknown'})`,
           'A finalizer is probably waiting on something (a load balancer, a volume, a custom resource whose controller is gone). ' +
             `Look at \`kubectl get ${ref.kind.toLowerCase()} ${ref.name} -o yaml\` (metadata.finalizers, status.conditions), then run again.`,
         );
@@ -357,7 +269,8 @@ export class KubernetesClient {
 
   /** One API call with retries for throttling, server hiccups and dropped connections. */
   async send(method: string, path: string, options: { body?: string; contentType?: string; accept?: string } = {}): Promise<RawResponse> {
-    return withRetry(
+    return withHttpRetry(
+      `${method} ${path.split('?')[0]}`,
       async () => {
         const response = await this.sendOnce(method, path, options);
         if (response.status >= 400) {
@@ -366,14 +279,7 @@ export class KubernetesClient {
         }
         return response;
       },
-      {
-        attempts: this.attempts,
-        isRetryable: isTransientHttpError,
-        retryAfterMs: retryAfterOf,
-        sleep: this.wait,
-        onRetry: ({ attempt, delayMs, error }) =>
-          this.options.onRetry?.(`${method} ${path.split('?')[0]} failed (attempt ${attempt}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}); retrying in ${Math.round(delayMs / 1000)} s`),
-      },
+      { attempts: this.attempts, sleep: this.wait, onRetry: this.options.onRetry },
     );
   }
 

@@ -59,6 +59,24 @@ export function escapeMarkdownText(text: string): string {
     .replace(/@/g, '@\u200b');
 }
 
+/**
+ * Escapes what would break a Markdown table cell (a pipe, a line break), and nothing else: cells may
+ * hold Markdown on purpose (inline code, links).
+ */
+export function escapeCell(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+/** A GitHub table; each cell goes through escapeCell. */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const lines = [
+    `| ${headers.map(escapeCell).join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
 /** Text for inside an HTML element (`<summary>`): entities only. */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

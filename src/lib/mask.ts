@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
-import { secretForms } from './secret-text.js';
+import { CREDENTIAL_PARTS, connectionStringParts } from './connection-string.js';
+import { scrubberFor, secretForms } from './secret-text.js';
 
 /**
  * Every secret this process knows about. `core.setSecret` makes the runner hide a value in the log; this
@@ -7,12 +8,15 @@ import { secretForms } from './secret-text.js';
  * runner never sees.
  */
 const knownSecrets = new Set<string>();
+/** Built from knownSecrets on first use after a change. */
+let scrubber: ((text: string) => string) | undefined;
 
 export function registerSecret(value: string | undefined | null): void {
   if (!value) return;
   for (const form of secretForms(value)) {
     if (knownSecrets.has(form)) continue;
     knownSecrets.add(form);
+    scrubber = undefined;
     core.setSecret(form);
   }
 }
@@ -21,23 +25,20 @@ export function registerSecret(value: string | undefined | null): void {
 export function registerConnectionString(connectionString: string): void {
   if (!connectionString) return;
   registerSecret(connectionString);
-  for (const part of connectionString.split(';')) {
-    const match = /^\s*(AccountKey|SharedAccessSignature|SharedAccessKey)=(.+)$/i.exec(part);
-    if (match?.[2]) registerSecret(match[2]);
+  for (const [name, value] of connectionStringParts(connectionString)) {
+    if (CREDENTIAL_PARTS.has(name)) registerSecret(value);
   }
 }
 
 /** Replaces every registered secret in `text` with `***` (longest first, so no secret leaves a tail). */
 export function scrub(text: string): string {
   if (knownSecrets.size === 0 || !text) return text;
-  let result = text;
-  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) {
-    if (result.includes(secret)) result = result.split(secret).join('***');
-  }
-  return result;
+  scrubber ??= scrubberFor(knownSecrets);
+  return scrubber(text);
 }
 
 /** For tests: forget what earlier cases registered. */
 export function resetSecretsForTesting(): void {
   knownSecrets.clear();
+  scrubber = undefined;
 }

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { AzureAuth } from './azure-auth.js';
 import { blobEndpointFor, type BackendConfig } from './backend-config.js';
 import { GuidedError, errorMessage } from './errors.js';
+import { sha256OfFile } from './file-hash.js';
+import { httpStatusOf, isNotFound } from './retry.js';
 
 /**
  * The reviewed plan is the applied plan. `plan` stores the binary plan file with its SHA-256 next to the
@@ -109,16 +110,6 @@ function locationOf(container: ContainerClient, planId: string): string {
   return `${container.url.split('?')[0]!.replace(/\/$/, '')}/${blobPrefix(planId)}`;
 }
 
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number } | undefined)?.statusCode;
-}
-
 /** Uploads the plan, its hash and its metadata (in that order: meta.json present = plan complete). */
 export async function storePlan(target: PlanStoreTarget, planFile: string, meta: PlanMeta & { planId: string }): Promise<StoredPlan> {
   const container = await containerClient(target);
@@ -141,7 +132,7 @@ export async function storePlan(target: PlanStoreTarget, planFile: string, meta:
     const metaJson = `${JSON.stringify(stored, null, 2)}\n`;
     await container.getBlockBlobClient(prefix + META_FILE).upload(metaJson, Buffer.byteLength(metaJson), { blobHTTPHeaders: { blobContentType: 'application/json' } });
   } catch (error) {
-    const status = statusOf(error);
+    const status = httpStatusOf(error);
     if (status === 404) {
       throw new GuidedError(`Cannot store the plan: the state container ${container.url.split('?')[0]} does not exist`, 'Run setup-remote-state for this environment first; it creates the container.');
     }
@@ -173,7 +164,7 @@ export async function fetchPlan(target: PlanStoreTarget, planId: string, destFil
     mkdirSync(path.dirname(destFile), { recursive: true });
     await container.getBlockBlobClient(prefix + PLAN_FILE).downloadToFile(destFile);
   } catch (error) {
-    if (statusOf(error) === 404) {
+    if (isNotFound(error)) {
       throw new StoredPlanMissingError(`No stored plan "${planId}" in ${locationOf(container, planId)}`, `It was never made, or it was made for another commit or environment. ${rePlan}`);
     }
     throw new GuidedError(`Could not read the stored plan "${planId}": ${errorMessage(error)}`, `Check the identity's access to the state account (Storage Blob Data Reader or above). ${rePlan}`);

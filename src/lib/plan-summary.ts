@@ -1,6 +1,7 @@
 import type { PlanAction, ResourceChange, TerraformPlanJson } from './plan-json.js';
 import { formatPlanValue, changedAttributes, SENSITIVE_PLACEHOLDER } from './plan-values.js';
-import { excerptPlanText, stripAnsi } from './plan-text.js';
+import { stripAnsi } from './ansi.js';
+import { excerptPlanText } from './plan-text.js';
 import { codeBlock, escapeHtml, escapeMarkdownText, inlineCode } from './markdown.js';
 import { createScrubber } from './secret-text.js';
 

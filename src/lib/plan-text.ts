@@ -1,3 +1,5 @@
+import { stripAnsi } from './ansi.js';
+
 /**
  * Terraform's human-readable plan (`terraform show -no-color <planfile>`) as the body of a ```diff block:
  * Terraform indents its action markers (`  + ami = "bar"`), but GitHub colours a diff line by its first
@@ -13,13 +15,6 @@ export const MAX_PLAN_LINE_LENGTH = 2_000;
 const ACTION_MARKER = /^( *)(-\/\+|\+\/-|[+~-])(?= |$)/;
 /** First characters a diff highlighter gives a meaning to; plain lines starting with one get a space. */
 const DIFF_SIGNIFICANT = /^[+\-!<>@]/;
-// eslint-disable-next-line no-control-regex -- ANSI colour codes are exactly what this removes.
-const ANSI_ESCAPE = /\u001b\[[0-9;]*[A-Za-z]/g;
-
-/** Terraform's colours (a run without -no-color) removed. */
-export function stripAnsi(text: string): string {
-  return text.includes('\u001b') ? text.replace(ANSI_ESCAPE, '') : text;
-}
 
 export function toDiffLine(line: string): string {
   const match = ACTION_MARKER.exec(line);

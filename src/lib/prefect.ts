@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { ConfigurationError, GuidedError } from './errors.js';
-import { readString } from './inputs.js';
+import { isLoopbackHost, readString } from './inputs.js';
 import { registerSecret } from './mask.js';
 import { HttpError, isTransientHttpError, retryAfterOf, withRetry, type RetryOptions } from './retry.js';
 
@@ -176,10 +176,6 @@ const CLOUD_PATH = /^(.*)\/api\/accounts\/([0-9a-f-]{36})\/workspaces\/([0-9a-f-
 const CLOUD_EXAMPLE = 'https://api.prefect.cloud/api/accounts/<account-id>/workspaces/<workspace-id>';
 const SERVER_EXAMPLE = 'http://prefect-server.prefect.svc.cluster.local:4200/api';
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
-}
-
 /**
  * Parses and checks a Prefect API URL (and optional UI URL), and where the UI of that API is. Throws a
  * ConfigurationError naming `input` for anything that would make every later call fail.
@@ -259,10 +255,19 @@ export function readPrefectConnection(rule: { required: boolean }): PrefectConne
     throw new ConfigurationError('prefect-api-auth-string', 'holds no ":"; the server expects "user:password"', 'Set it to the same value as the server\'s PREFECT_SERVER_API_AUTH_STRING.');
   }
   const url = new URL(parsed.apiUrl);
-  if ((apiKey || authString) && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if ((apiKey || authString) && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new ConfigurationError('prefect-api-url', `is plain http:// to ${url.hostname}, which would send the credential unencrypted`, 'Serve the Prefect API over https:// (or reach it through a loopback port-forward).');
   }
   return { ...parsed, apiKey, authString };
+}
+
+/** Prefect's rule for flow, work pool and deployment names (FlowCreate.name, WorkPoolCreate.name in the schema). */
+export const PREFECT_NAME_PATTERN = /^[^/%&><]+$/;
+
+/** `work-pool`: setup-agent's (which creates it) and register-flow's (which deploys to it). */
+export function readWorkPool(rule: { required: true } | { default: string }): string {
+  const name = { pattern: PREFECT_NAME_PATTERN, maxLength: 100, expected: 'a Prefect work pool name (no / % & > <)', example: 'bakery' };
+  return 'default' in rule ? readString('work-pool', { ...name, default: rule.default }) : readString('work-pool', { ...name, required: true });
 }
 
 /** The UI page of a deployment / flow run. */

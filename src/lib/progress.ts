@@ -1,7 +1,11 @@
 import * as core from '@actions/core';
 
-/** A runner shows a silent step as hung; a status line at least this often says it is not. */
-export const STATUS_INTERVAL_MS = 20_000;
+/**
+ * A runner shows a silent step as hung; a status line at least this often says it is not. The one
+ * default for every wait that reports progress: this wrapper, Terraform runs, ACR Tasks runs,
+ * Kubernetes rollouts and deletions, Prefect flow runs.
+ */
+export const STATUS_INTERVAL_MS = 15_000;
 
 /**
  * Awaits `work`, printing "… still <what> (N s)" every `intervalMs` until it settles, so a long

@@ -1,6 +1,10 @@
+import { errorMessage } from './errors.js';
+
 /**
  * Retry with exponential backoff and full jitter, honouring a server's Retry-After. Used for the calls
- * the Azure SDKs do not already retry (Prefect, Kubernetes, GitHub, Terraform runs).
+ * the Azure SDKs do not already retry (Prefect, Kubernetes, GitHub, Terraform runs). Also what every
+ * client here knows about a failed HTTP call: HttpError, its status whoever threw it, and whether it
+ * is worth another attempt.
  */
 
 export interface RetryOptions {
@@ -84,4 +88,43 @@ export function isTransientHttpError(error: unknown): boolean {
 
 export function retryAfterOf(error: unknown): number | undefined {
   return error instanceof HttpError ? parseRetryAfter(error.retryAfter) : undefined;
+}
+
+/**
+ * The HTTP status of a failed call, whichever client made it: our HttpError (`status`), an Azure SDK
+ * RestError (`statusCode`) or an Octokit RequestError (`status`). Undefined for anything else.
+ */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof HttpError) return error.status;
+  const { statusCode, status } = (error ?? {}) as { statusCode?: unknown; status?: unknown };
+  if (typeof statusCode === 'number') return statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return httpStatusOf(error) === 404;
+}
+
+/** What the fetch-based clients (ARM, Kubernetes, ACR) take to tune their retries. */
+export interface HttpRetryOptions {
+  /** Attempts per call, the first included. */
+  attempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Told of each retry in one line: the call, the attempt, why, and the wait. */
+  onRetry?: (message: string) => void;
+}
+
+/**
+ * `call` (named by `what`, e.g. "GET https://host/path" — never with a query, which may hold a SAS)
+ * retried on throttling, 5xx and dropped connections, after the Retry-After the server asked for.
+ */
+export function withHttpRetry<T>(what: string, call: () => Promise<T>, options: HttpRetryOptions & { attempts: number }): Promise<T> {
+  return withRetry(call, {
+    attempts: options.attempts,
+    isRetryable: isTransientHttpError,
+    retryAfterMs: retryAfterOf,
+    sleep: options.sleep,
+    onRetry: ({ attempt, delayMs, error }) =>
+      options.onRetry?.(`${what} failed (attempt ${attempt}: ${errorMessage(error).slice(0, 200)}); retrying in ${Math.round(delayMs / 1000)} s`),
+  });
 }

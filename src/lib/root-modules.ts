@@ -1,10 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readBackendConfig, type BackendConfig } from './backend-config.js';
+import { workspaceDirectory } from './common-inputs.js';
 import { ConfigurationError } from './errors.js';
-import { rawInput, readInteger, readKeyValues, readList, readString } from './inputs.js';
+import { rawInput, readInteger, readKeyValues, readList, readString, readUrl } from './inputs.js';
 import { registerSecret } from './mask.js';
 import { backendConfigFileName } from './remote-state-names.js';
+import { workspaceRoot } from './runner-env.js';
 import { TERRAFORM_VERSION_PATTERN } from './terraform.js';
 
 /**
@@ -12,18 +14,6 @@ import { TERRAFORM_VERSION_PATTERN } from './terraform.js';
  * read the same way by deploy and destroy (and any action that applies or destroys several root
  * modules in order, such as the Metaflow stack's infra then services).
  */
-
-/** Environment names as setup-remote-state accepts them (they become blob keys and file names). */
-export const ENVIRONMENT_PATTERN = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
-
-export function readEnvironment(): string {
-  return readString('environment', {
-    required: true,
-    pattern: ENVIRONMENT_PATTERN,
-    expected: 'a lowercase environment name of up to 30 letters, digits or inner hyphens',
-    example: 'dev',
-  });
-}
 
 export interface RootModule {
   /** Absolute path of the root module. */
@@ -33,18 +23,6 @@ export interface RootModule {
   /** Absolute path of the backend config file for this root module. */
   backendConfigFile: string;
   backend: BackendConfig;
-}
-
-function workspaceRoot(): string {
-  return path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd());
-}
-
-function isDirectory(file: string): boolean {
-  try {
-    return statSync(file).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -62,13 +40,10 @@ export function readRootModules(environment: string): RootModule[] {
   const inputName = several.length ? 'working-directories' : 'working-directory';
   const given = several.length ? several : [single || '.'];
   const root = workspaceRoot();
-  const directories = given.map((entry) => {
-    const absolute = path.resolve(root, entry);
-    if (!isDirectory(absolute)) {
-      throw new ConfigurationError(inputName, `names ${JSON.stringify(entry)}, which is not a directory here (${absolute})`, 'Give Terraform root modules relative to the repository root (e.g. "terraform/stacks/bakery"), and check out the repository before this step.');
-    }
-    return { absolute, display: entry };
-  });
+  const directories = given.map((entry) => ({
+    absolute: workspaceDirectory(inputName, entry, 'Give Terraform root modules relative to the repository root (e.g. "terraform/stacks/bakery").'),
+    display: entry,
+  }));
   const seen = new Set<string>();
   for (const directory of directories) {
     if (seen.has(directory.absolute)) {
@@ -148,12 +123,15 @@ export interface TerraformBinaryInputs {
   binary: string;
   /** Download and cache this version (SHA-256 checked); otherwise use `binary` as found. */
   version?: string;
+  /** A mirror of the release downloads for `version` (default HashiCorp's, or OpenTofu's GitHub releases). */
+  releasesUrl?: string;
 }
 
 export function readTerraformBinary(): TerraformBinaryInputs {
   const binary = readString('terraform-binary', { default: 'terraform', expected: 'terraform, tofu, or the path of either', example: 'terraform' });
   const version = readString('terraform-version', { pattern: TERRAFORM_VERSION_PATTERN, expected: 'a release version such as 1.9.8', example: '1.9.8' });
-  return { binary, version };
+  const releasesUrl = readUrl('terraform-releases-url', { httpsOnly: true, expected: 'an https:// URL of a mirror of the release downloads', example: 'https://releases.hashicorp.com' });
+  return { binary, version, releasesUrl };
 }
 
 /** How often a failed apply or destroy of a retryable kind is attempted in all. */
@@ -161,13 +139,25 @@ export function readMaxAttempts(): number {
   return readInteger('max-attempts', { default: 3, min: 1, max: 10 });
 }
 
-const HTTP_URL = /^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/;
+/** What plan, deploy and destroy all read about the root modules they work on and how Terraform runs. */
+export interface RootModuleInputs {
+  /** In apply order. */
+  modules: RootModule[];
+  variables: TerraformVariables;
+  terraform: TerraformBinaryInputs;
+  /** The state account's Blob endpoint, when not https://<account>.blob.<cloud suffix> (a private endpoint, an emulator). */
+  blobEndpoint?: string;
+}
+
+export function readRootModuleInputs(environment: string): RootModuleInputs {
+  const modules = readRootModules(environment);
+  return { modules, variables: readTerraformVariables(modules), terraform: readTerraformBinary(), blobEndpoint: readBlobEndpoint() };
+}
 
 /** `blob-endpoint`: the state account's Blob endpoint when it is not https://<account>.blob.<cloud suffix>. */
 export function readBlobEndpoint(): string | undefined {
-  return readString('blob-endpoint', {
-    pattern: HTTP_URL,
+  return readUrl('blob-endpoint', {
     expected: 'the state storage account\'s Blob endpoint, e.g. the "blob-endpoint" output of setup-remote-state',
     example: 'https://contoso1tfstate1a2b3c.blob.core.windows.net',
-  })?.replace(/\/+$/, '');
+  });
 }

@@ -26,8 +26,13 @@ export function secretForms(value: string): string[] {
  * no secrets it returns the text unchanged at no cost.
  */
 export function createScrubber(secrets: readonly string[]): (text: string) => string {
-  const forms = [...new Set(secrets.filter(Boolean).flatMap(secretForms))].sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
-  const pattern = new RegExp(forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return scrubberFor(secrets.filter(Boolean).flatMap(secretForms));
+}
+
+/** The same for exact strings (forms already worked out, as mask.ts keeps them). */
+export function scrubberFor(forms: Iterable<string>): (text: string) => string {
+  const longestFirst = [...new Set(forms)].sort((a, b) => b.length - a.length);
+  if (longestFirst.length === 0) return (text) => text;
+  const pattern = new RegExp(longestFirst.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
   return (text) => text.replace(pattern, '***');
 }

@@ -5,20 +5,6 @@ import { scrub } from './mask.js';
 /** GitHub refuses a step summary over 1 MiB; leave room for what other steps append. */
 export const JOB_SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024;
 
-/** Escapes what would break a Markdown table cell. */
-export function escapeCell(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const lines = [
-    `| ${headers.map(escapeCell).join(' | ')} |`,
-    `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
-  ];
-  return lines.join('\n');
-}
-
 /** Shortens `text` to at most `limit` characters, ending with `notice` when it had to cut. */
 export function truncate(text: string, limit: number, notice: string): string {
   if (text.length <= limit) return text;

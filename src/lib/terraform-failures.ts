@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { hclBlocks, terraformFiles } from './hcl-scan.js';
 import { backoffDelayMs } from './retry.js';
 import { StateLockError, TerraformCommandError, describeStateLock, parseStateLock, plainTerraformText } from './terraform.js';
 
@@ -190,24 +189,13 @@ function quotaFailure(block: string, address: string | undefined): ClassifiedFai
 
 /** `system_pool.vm_size`, `worker_pool.vm_size`, … : the root module's variables that choose a VM size. */
 export function vmSizeVariables(workingDirectory: string): string[] {
-  if (!existsSync(workingDirectory)) return [];
   const found: string[] = [];
-  for (const file of readdirSync(workingDirectory).filter((name) => name.endsWith('.tf')).sort()) {
-    const text = readFileSync(path.join(workingDirectory, file), 'utf8');
-    for (const match of text.matchAll(/variable\s+"([^"]+)"\s*\{/g)) {
-      const name = match[1]!;
-      let depth = 0;
-      let end = text.length;
-      for (let i = match.index + match[0].length - 1; i < text.length; i++) {
-        if (text[i] === '{') depth++;
-        else if (text[i] === '}' && --depth === 0) {
-          end = i;
-          break;
-        }
-      }
-      const body = text.slice(match.index, end);
+  for (const { text } of terraformFiles(workingDirectory)) {
+    for (const block of hclBlocks(text, /variable\s+"([^"]+)"\s*\{/g)) {
+      const name = block.header[1]!;
+      // An object variable with a vm_size attribute (before any validation block, whose text may name it too).
       if (/vm_size$/.test(name)) found.push(name);
-      else if (/\bvm_size\s*=/.test(body.split(/\bvalidation\s*\{/)[0]!)) found.push(`${name}.vm_size`);
+      else if (/\bvm_size\s*=/.test(block.text.split(/\bvalidation\s*\{/)[0]!)) found.push(`${name}.vm_size`);
     }
   }
   return found;

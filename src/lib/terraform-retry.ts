@@ -56,6 +56,11 @@ export async function withTerraformRetries<T>(step: (attempt: number) => Promise
   }
 }
 
+/** The attempts of a step for a summary: `3 (retried: throttled, network)`, or `1`. */
+export function attemptsText(attempts: number, retriedKinds: readonly string[]): string {
+  return retriedKinds.length ? `${attempts} (retried: ${retriedKinds.join(', ')})` : String(attempts);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // What a retry may apply
 // ---------------------------------------------------------------------------------------------------

@@ -4,11 +4,16 @@ import { accessSync, constants as fsConstants, existsSync, readFileSync, readdir
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
+import { stripAnsi } from './ansi.js';
 import { terraformAuthEnv, type AzureAuth } from './azure-auth.js';
+import { connectionStringParts } from './connection-string.js';
 import { formatDuration } from './duration.js';
+import { sha256OfFile } from './file-hash.js';
+import { hclBlocks, terraformFiles } from './hcl-scan.js';
 import { ConfigurationError, GuidedError, errorMessage } from './errors.js';
 import { scrub } from './mask.js';
 import { STATUS_INTERVAL_MS, withStatusLines } from './progress.js';
+import { runnerTemp, workspaceRoot } from './runner-env.js';
 
 /**
  * The one Terraform runner every action uses (plan, deploy, destroy). It runs `terraform` or `tofu`
@@ -335,13 +340,9 @@ class LinePrinter {
   }
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
-
 /** Terraform's text without colour codes and without the `│ ` frame it draws around diagnostics. */
 export function plainTerraformText(output: string): string {
-  return output
-    .replace(ANSI_ESCAPE, '')
+  return stripAnsi(output)
     .split(/\r?\n/)
     .map((line) => line.replace(/^[│╷╵] ?/, ''))
     .join('\n');
@@ -455,7 +456,7 @@ export function describeStateLock(lock: StateLockInfo): string {
  * the working directory; annotations want them relative to the repository root (GITHUB_WORKSPACE).
  */
 export function annotateDiagnostics(diagnostics: TerraformDiagnostic[], workingDirectory: string, commandName = 'terraform'): void {
-  const root = path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd());
+  const root = workspaceRoot();
   for (const diagnostic of diagnostics) {
     const message = scrub(diagnostic.detail ? `${diagnostic.summary}: ${diagnostic.detail}` : diagnostic.summary);
     const properties: core.AnnotationProperties = { title: scrub(`${commandName} validate: ${diagnostic.summary}`) };
@@ -487,13 +488,11 @@ export function annotateDiagnostics(diagnostics: TerraformDiagnostic[], workingD
 export function terraformEnvironment(auth: AzureAuth, pluginCacheDir?: string): Record<string, string> {
   const env: Record<string, string> = { TF_IN_AUTOMATION: '1', TF_INPUT: '0', ...terraformAuthEnv(auth) };
   if (auth.method === 'connection-string' && auth.connectionString) {
-    for (const part of auth.connectionString.split(';')) {
-      const eq = part.indexOf('=');
-      const name = part.slice(0, eq).trim().toLowerCase();
-      const value = part.slice(eq + 1).trim();
-      if (name === 'accountkey') env.ARM_ACCESS_KEY = value;
-      if (name === 'sharedaccesssignature') env.ARM_SAS_TOKEN = value;
-    }
+    const parts = connectionStringParts(auth.connectionString);
+    const accountKey = parts.get('accountkey');
+    const sasToken = parts.get('sharedaccesssignature');
+    if (accountKey !== undefined) env.ARM_ACCESS_KEY = accountKey;
+    if (sasToken !== undefined) env.ARM_SAS_TOKEN = sasToken;
   }
   if (pluginCacheDir) env.TF_PLUGIN_CACHE_DIR = pluginCacheDir;
   return env;
@@ -566,7 +565,7 @@ async function installTerraform(name: 'terraform' | 'tofu', version: string, opt
     let sumsPath: string;
     try {
       sumsPath = await tc.downloadTool(`${dir}/${sumsName}`);
-      zipPath = await tc.downloadTool(`${dir}/${zipName}`);
+      zipPath = await withStatusLines(`downloading ${zipName}`, tc.downloadTool(`${dir}/${zipName}`));
     } catch (error) {
       throw new GuidedError(
         `Could not download ${name} ${version} for ${platform}_${arch} from ${dir}: ${errorMessage(error)}`,
@@ -577,7 +576,7 @@ async function installTerraform(name: 'terraform' | 'tofu', version: string, opt
       .split('\n')
       .map((line) => line.trim().split(/\s+/))
       .find((parts) => parts[1] === zipName)?.[0];
-    const actual = createHash('sha256').update(readFileSync(zipPath)).digest('hex');
+    const actual = await sha256OfFile(zipPath);
     if (!expected) throw new GuidedError(`${sumsName} lists no checksum for ${zipName}`, 'The release may not be built for this platform; pick another version or install it in an earlier step.');
     if (expected.toLowerCase() !== actual) {
       throw new GuidedError(`${zipName} failed its checksum: SHA256SUMS says ${expected}, the download is ${actual}`, 'The download was corrupted or tampered with; re-run the job, and if it persists check the mirror.');
@@ -604,7 +603,7 @@ export interface PluginCacheState {
 
 /** Where providers are cached: under RUNNER_TEMP so the runner cleans it up. */
 export function defaultPluginCacheDir(): string {
-  return path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), 'terraform-plugin-cache');
+  return path.join(runnerTemp(), 'terraform-plugin-cache');
 }
 
 /**
@@ -625,24 +624,25 @@ function pluginCacheKeyPrefix(binaryName: string, version: string): string {
 
 /** The `required_providers { ... }` blocks of the .tf files in `directory`, in file-name order. */
 export function requiredProvidersBlocks(directory: string): string[] {
-  const blocks: string[] = [];
-  const files = existsSync(directory) ? readdirSync(directory).filter((file) => file.endsWith('.tf')).sort() : [];
-  for (const file of files) {
-    const text = readFileSync(path.join(directory, file), 'utf8');
-    for (const match of text.matchAll(/required_providers\s*\{/g)) {
-      let depth = 0;
-      let end = match.index;
-      for (let i = match.index + match[0].length - 1; i < text.length; i++) {
-        if (text[i] === '{') depth++;
-        else if (text[i] === '}' && --depth === 0) {
-          end = i + 1;
-          break;
-        }
-      }
-      blocks.push(text.slice(match.index, end));
-    }
-  }
-  return blocks;
+  return terraformFiles(directory).flatMap(({ text }) =>
+    hclBlocks(text, /required_providers\s*\{/g)
+      .filter((block) => block.closed)
+      .map((block) => block.text),
+  );
+}
+
+/**
+ * The runner for one root module, initialised with its backend config — the way plan, deploy and
+ * destroy all start: the environment of terraformEnvironment(), the provider plugin cache restored
+ * before `init` and saved after it succeeds.
+ */
+export async function initRootModule(options: { binary: string; workingDirectory: string; backendConfigFile: string; auth: AzureAuth }): Promise<Terraform> {
+  const pluginCacheDir = defaultPluginCacheDir();
+  const terraform = new Terraform({ binary: options.binary, workingDirectory: options.workingDirectory, env: terraformEnvironment(options.auth, pluginCacheDir) });
+  const cache = await restorePluginCache({ binaryName: terraform.commandName, version: await terraform.version(), workingDirectory: options.workingDirectory, directory: pluginCacheDir });
+  await terraform.init({ backendConfigFile: options.backendConfigFile });
+  await savePluginCache(cache);
+  return terraform;
 }
 
 /** Restores the plugin cache before `init`; a miss or an unavailable service is never an error. */

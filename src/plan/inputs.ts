@@ -1,27 +1,18 @@
 import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readCommit, readEnvironment } from '../lib/common-inputs.js';
 import { ConfigurationError } from '../lib/errors.js';
-import { readBoolean, readEnum, readList, readString } from '../lib/inputs.js';
-import {
-  readEnvironment,
-  readRootModules,
-  readTerraformBinary,
-  readTerraformVariables,
-  type RootModule,
-  type TerraformBinaryInputs,
-  type TerraformVariables,
-} from '../lib/root-modules.js';
+import { readBoolean, readEnum, readList, readString, readUrl } from '../lib/inputs.js';
+import { readRootModuleInputs, type RootModule, type RootModuleInputs } from '../lib/root-modules.js';
 
 export const COMMENT_MODES = ['always', 'on-change', 'off'] as const;
 export type CommentMode = (typeof COMMENT_MODES)[number];
 
-export interface Inputs {
+export interface Inputs extends Omit<RootModuleInputs, 'modules'> {
   environment: string;
   /** The one root module planned here, with its backend config. */
   module: RootModule;
-  variables: TerraformVariables;
   /** Plan a destroy (`plan -destroy`). */
   destroy: boolean;
-  terraform: TerraformBinaryInputs & { releasesUrl?: string };
   auth: AzureAuth;
   /** Masked on read; empty when no comment can be made. */
   githubToken?: string;
@@ -41,54 +32,33 @@ export interface Inputs {
    * a plan is for review only and is never stored for deploy.
    */
   lock: boolean;
-  /** The state account's Blob endpoint (setup-remote-state's `blob-endpoint` output); default from the backend config. */
-  blobEndpoint?: string;
 }
-
-const HTTP_URL = /^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/;
-const HTTPS_URL = /^https:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/;
 
 /** Every input of the plan action, checked before anything runs. */
 export function readInputs(): Inputs {
   // First, so every credential is masked before anything else could print.
   const auth = readAzureAuth({ allowConnectionString: true, needsSubscription: true });
   const environment = readEnvironment();
-  const modules = readRootModules(environment);
+  const { modules, variables, terraform, blobEndpoint } = readRootModuleInputs(environment);
   if (modules.length !== 1) {
     throw new ConfigurationError('working-directories', `names ${modules.length} root modules; plan works on one`, 'Give one "working-directory" per plan step (a matrix gives each its own comment).');
   }
-  const variables = readTerraformVariables(modules);
   // readTerraformVariables registered them as secrets; the renderer scrubs them too.
   const secretValues = readList('secret-values');
-  const terraform = {
-    ...readTerraformBinary(),
-    releasesUrl: readString('terraform-releases-url', { pattern: HTTPS_URL, expected: 'an https:// URL of a mirror of the release downloads', example: 'https://releases.hashicorp.com' }),
-  };
   const comment = readEnum('comment', COMMENT_MODES, 'always');
   const githubToken = readString('github-token', { secret: true });
-  const githubApiUrl = readString('github-api-url', {
+  const githubApiUrl = readUrl('github-api-url', {
     default: process.env.GITHUB_API_URL || 'https://api.github.com',
-    pattern: HTTP_URL,
     expected: 'the URL of the GitHub REST API (https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server)',
     example: 'https://api.github.com',
-  }).replace(/\/+$/, '');
+  });
   const commentAuthor = readString('comment-author', {
     pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?$/,
     expected: 'a GitHub login, e.g. "my-app[bot]" for a GitHub App token',
     example: 'my-app[bot]',
   });
   const label = readString('label', { maxLength: 64, expected: 'a short name telling plans of the same directory and environment apart', example: 'eastus' });
-  const commit = readString('commit', {
-    default: process.env.GITHUB_SHA || 'local',
-    pattern: /^[A-Za-z0-9._-]{1,64}$/,
-    expected: 'a commit SHA',
-    example: '6dcb09b5b57875f334f61aebed695e2e4193db5e',
-  });
-  const blobEndpoint = readString('blob-endpoint', {
-    pattern: HTTP_URL,
-    expected: 'the state storage account\'s Blob endpoint, e.g. the "blob-endpoint" output of setup-remote-state',
-    example: 'https://contoso1bakerystate.blob.core.windows.net',
-  })?.replace(/\/+$/, '');
+  const commit = readCommit('a commit SHA');
   const storePlan = readBoolean('store-plan', true);
   const lock = readBoolean('lock', true);
   if (!lock && storePlan) {

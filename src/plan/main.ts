@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { GuidedError } from '../lib/errors.js';
@@ -16,6 +15,7 @@ import {
 } from '../lib/github-comment.js';
 import { codeBlock, inlineCode } from '../lib/markdown.js';
 import { scrub } from '../lib/mask.js';
+import { runnerTemp } from '../lib/runner-env.js';
 import { planIdFor, planStoreTarget, storePlan, type StoredPlan } from '../lib/plan-store.js';
 import {
   GITHUB_COMMENT_LIMIT,
@@ -30,15 +30,11 @@ import {
 import { JOB_SUMMARY_LIMIT, appendJobSummary } from '../lib/summary.js';
 import {
   StateLockError,
-  Terraform,
   TerraformCommandError,
   annotateDiagnostics,
-  defaultPluginCacheDir,
+  initRootModule,
   plainTerraformText,
   resolveTerraformBinary,
-  restorePluginCache,
-  savePluginCache,
-  terraformEnvironment,
   type TerraformDiagnostic,
 } from '../lib/terraform.js';
 import { readInputs, type Inputs } from './inputs.js';
@@ -76,16 +72,14 @@ export async function run(): Promise<void> {
   const context = readRunContext();
   const directory = normaliseWorkingDirectory(inputs.module.displayPath);
   const planId = planIdFor(inputs.environment, inputs.commit, directory, inputs.label);
-  const planFile = path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), 'azure-bakery-plans', planId.replace(/\//g, '_'), 'tfplan');
+  const planFile = path.join(runnerTemp(), 'azure-bakery-plans', planId.replace(/\//g, '_'), 'tfplan');
   mkdirSync(path.dirname(planFile), { recursive: true });
 
   const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version, { releasesUrl: inputs.terraform.releasesUrl });
-  const pluginCacheDir = defaultPluginCacheDir();
-  const terraform = new Terraform({ binary, workingDirectory: inputs.module.workingDirectory, env: terraformEnvironment(inputs.auth, pluginCacheDir) });
 
   let outcome: PlanOutcome;
   try {
-    outcome = await makePlan(terraform, inputs, planFile, pluginCacheDir);
+    outcome = await makePlan(binary, inputs, planFile);
   } catch (error) {
     await reportFailure(inputs, context, directory, error);
     throw error;
@@ -142,11 +136,8 @@ export async function run(): Promise<void> {
   core.setOutput('comment-url', commentUrl ?? '');
 }
 
-async function makePlan(terraform: Terraform, inputs: Inputs, planFile: string, pluginCacheDir: string): Promise<PlanOutcome> {
-  const version = await terraform.version();
-  const cache = await restorePluginCache({ binaryName: terraform.commandName, version, workingDirectory: inputs.module.workingDirectory, directory: pluginCacheDir });
-  await terraform.init({ backendConfigFile: inputs.module.backendConfigFile });
-  await savePluginCache(cache);
+async function makePlan(binary: string, inputs: Inputs, planFile: string): Promise<PlanOutcome> {
+  const terraform = await initRootModule({ binary, workingDirectory: inputs.module.workingDirectory, backendConfigFile: inputs.module.backendConfigFile, auth: inputs.auth });
 
   const validation = await terraform.validate();
   annotateDiagnostics(validation.diagnostics, inputs.module.workingDirectory, terraform.commandName);

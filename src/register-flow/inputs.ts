@@ -1,12 +1,12 @@
-import path from 'node:path';
 import * as core from '@actions/core';
-import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { maskAzureCredentials, readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readBlobContainer, readClusterName, readNamespace, readServiceAccount, workspaceDirectory } from '../lib/common-inputs.js';
 import { parseConnectionString } from '../lib/connection-string.js';
 import { readDuration } from '../lib/duration.js';
 import { ConfigurationError } from '../lib/errors.js';
-import { GUID_PATTERN, rawInput, readBoolean, readEnum, readList, readString } from '../lib/inputs.js';
+import { GUID_PATTERN, isLoopbackHost, rawInput, readBoolean, readEnum, readList, readString, readUrl } from '../lib/inputs.js';
 import { registerSecret } from '../lib/mask.js';
-import { readPrefectConnection, type PrefectConnection } from '../lib/prefect.js';
+import { PREFECT_NAME_PATTERN, readPrefectConnection, readWorkPool, type PrefectConnection } from '../lib/prefect.js';
 
 export const ORCHESTRATORS = ['prefect', 'metaflow'] as const;
 export type Orchestrator = (typeof ORCHESTRATORS)[number];
@@ -52,13 +52,6 @@ export interface MetaflowInputs extends CommonInputs {
 
 export type Inputs = PrefectInputs | MetaflowInputs;
 
-// Kubernetes and Azure naming rules.
-const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const CONTAINER_PATTERN = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const AKS_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-/** Prefect's own rule for flow, work pool and deployment names (FlowCreate.name in the schema). */
-const PREFECT_NAME = /^[^/%&><]+$/;
 const CODE_PREFIX = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
 /** registry[:port]/repository[:tag][@sha256:digest], the OCI distribution reference grammar, simplified. */
 const IMAGE_REFERENCE =
@@ -153,8 +146,7 @@ export function readMetaflowConfig(): Record<string, string> {
 }
 
 function readBlobEndpoint(auth: AzureAuth): string {
-  const given = readString('flow-storage-blob-endpoint', {
-    pattern: /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
+  const given = readUrl('flow-storage-blob-endpoint', {
     expected: 'the flow storage account\'s blob endpoint URL',
     example: 'https://bakeryflows.blob.core.windows.net/',
   });
@@ -164,7 +156,7 @@ function readBlobEndpoint(auth: AzureAuth): string {
     throw new ConfigurationError('flow-storage-blob-endpoint', 'is required but empty', 'Pass the bakery stack\'s flow_storage_blob_endpoint output, e.g. `${{ steps.deploy.outputs.flow-storage-blob-endpoint }}`.');
   }
   const url = new URL(endpoint);
-  if (url.protocol === 'http:' && !/^(127\.|localhost$|\[::1\]$)/.test(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new ConfigurationError('flow-storage-blob-endpoint', `is plain http:// to ${url.hostname}; Azure Storage requires https`, 'Use the https:// blob endpoint (http is accepted only for a local emulator).');
   }
   return endpoint;
@@ -176,16 +168,19 @@ function readCommon(orchestrator: Orchestrator): Omit<CommonInputs, 'auth'> {
     const example = orchestrator === 'prefect' ? 'flows/oisst/flow.py:oisst (or a glob such as flows/*/flow.py)' : 'flows/train.py';
     throw new ConfigurationError('flows', 'is required but empty', `List one flow per line, e.g. ${example}.`);
   }
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const workingDirectory = path.resolve(workspace, readString('working-directory', { default: '.' }));
+  const workingDirectory = workspaceDirectory(
+    'working-directory',
+    readString('working-directory', { default: '.' }),
+    'Set "working-directory" to the directory the "flows" lines are relative to, relative to the repository root.',
+  );
   const tags = readList('tags');
   return { flows, workingDirectory, tags };
 }
 
 function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
   const prefect = readPrefectConnection({ required: true })!;
-  const workPool = readString('work-pool', { required: true, pattern: PREFECT_NAME, expected: 'a Prefect work pool name (no / % & > <)', example: 'bakery' });
-  const deploymentName = readString('deployment-name', { default: workPool, pattern: PREFECT_NAME, expected: 'a deployment name (no / % & > <)', example: 'production' });
+  const workPool = readWorkPool({ required: true });
+  const deploymentName = readString('deployment-name', { default: workPool, pattern: PREFECT_NAME_PATTERN, expected: 'a deployment name (no / % & > <)', example: 'production' });
   const image = readString('image', {
     required: true,
     pattern: IMAGE_REFERENCE,
@@ -195,14 +190,9 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
   if (!image.includes('@sha256:') && !/:[^/]+$/.test(image)) {
     core.warning(`"image" (${image}) has neither a tag nor a digest, so pods run whatever :latest is when they start; pass build-image's "image" output (pinned by digest).`);
   }
-  const namespace = readString('namespace', { default: 'bakery', pattern: DNS_LABEL, expected: 'a Kubernetes namespace name (lowercase letters, digits, -)', example: 'bakery' });
-  const serviceAccount = readString('service-account', { default: 'bakery-worker', pattern: DNS_SUBDOMAIN, expected: 'a Kubernetes service account name', example: 'bakery-worker' });
-  const container = readString('flow-storage-container', {
-    required: true,
-    pattern: CONTAINER_PATTERN,
-    expected: 'a blob container name (3–63 lowercase letters, digits and single hyphens)',
-    example: 'flows',
-  });
+  const namespace = readNamespace();
+  const serviceAccount = readServiceAccount();
+  const container = readBlobContainer('flow-storage-container', { required: true, example: 'flows' });
   const codePrefix = readString('code-prefix', { default: 'flows', pattern: CODE_PREFIX, expected: 'a folder path of letters, digits, _ and -', example: 'flows' });
   const parameters = readJsonObject('parameters', 'Set "parameters" to a JSON object of the flow\'s parameters, e.g. {"dates": ["1981-09-01", "1981-09-02"]}.') ?? {};
   const cronExpression = readString('cron');
@@ -214,7 +204,7 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
   const run = readBoolean('run', false);
   const runTimeoutMs = readDuration('run-timeout', { default: '30m', min: '10s', max: '6h' });
   const pollIntervalMs = readDuration('poll-interval', { default: '5s', min: '1s', max: '5m' });
-  const clusterName = readString('cluster-name', { pattern: AKS_NAME, expected: 'an AKS cluster name', example: 'bakery-dev-aks' });
+  const clusterName = readClusterName();
   const logAnalyticsWorkspace = readString('log-analytics-workspace-id');
   if (logAnalyticsWorkspace && !WORKSPACE_RESOURCE_ID.test(logAnalyticsWorkspace) && !GUID_PATTERN.test(logAnalyticsWorkspace)) {
     throw new ConfigurationError(
@@ -262,6 +252,8 @@ function readMetaflowInputs(common: Omit<CommonInputs, 'auth'>): MetaflowInputs 
 }
 
 export function readInputs(): Inputs {
+  // Masked before anything else is read; which auth applies depends on the orchestrator.
+  maskAzureCredentials();
   const orchestrator = readEnum('orchestrator', ORCHESTRATORS, 'prefect');
   const common = readCommon(orchestrator);
   return orchestrator === 'prefect' ? readPrefectInputs(common) : readMetaflowInputs(common);

@@ -1,3 +1,4 @@
+import { PUBLIC_CLOUD, cloudOfArmEndpoint } from '../lib/azure-clouds.js';
 import type { FlowRunResponse } from '../lib/prefect.js';
 
 /**
@@ -90,11 +91,11 @@ export function flowRunLogQueries(context: LogQueryContext): LogQueries {
 }
 
 /**
- * Where to run the queries: the workspace's Logs page in the Azure portal for a resource id; for a bare
- * workspace GUID (no portal link exists by GUID) an Azure CLI command line.
+ * Where to run the queries: the workspace's Logs page in the portal of the cloud `armEndpoint` belongs
+ * to, for a resource id; for a bare workspace GUID (no portal link exists by GUID) an Azure CLI command line.
  */
-export function logAnalyticsLocation(workspace: string | undefined): { portalUrl?: string; cliHint?: string } {
+export function logAnalyticsLocation(workspace: string | undefined, armEndpoint: string = PUBLIC_CLOUD.armEndpoint): { portalUrl?: string; cliHint?: string } {
   if (!workspace) return {};
-  if (workspace.startsWith('/subscriptions/')) return { portalUrl: `https://portal.azure.com/#resource${workspace}/logs` };
+  if (workspace.startsWith('/subscriptions/')) return { portalUrl: `${(cloudOfArmEndpoint(armEndpoint) ?? PUBLIC_CLOUD).portal}/#resource${workspace}/logs` };
   return { cliHint: `az monitor log-analytics query --workspace ${workspace} --analytics-query "<query>"` };
 }

@@ -4,12 +4,14 @@ import { GuidedError } from '../lib/errors.js';
 import { scrub } from '../lib/mask.js';
 import { appendJobSummary } from '../lib/summary.js';
 import { readInputs, type MetaflowInputs, type PrefectInputs } from './inputs.js';
-import { deployMetaflowFlows } from './metaflow.js';
+import { deployMetaflowFlows, type MetaflowRunOptions } from './metaflow.js';
 import { registerPrefectFlows, type PrefectRunOptions } from './prefect-flows.js';
 import { metaflowSummary, prefectSummary } from './report.js';
 import { isSuccess, stateLabel } from './watch.js';
 
-export type RunOptions = PrefectRunOptions;
+export interface RunOptions extends PrefectRunOptions {
+  metaflow?: MetaflowRunOptions;
+}
 
 /**
  * Registers flows with the Bakery's orchestrator: Prefect (upload the code, upsert flow + deployment,
@@ -19,7 +21,7 @@ export type RunOptions = PrefectRunOptions;
 export async function run(options: RunOptions = {}): Promise<void> {
   const inputs = readInputs();
   if (inputs.orchestrator === 'prefect') await runPrefect(inputs, options);
-  else await runMetaflow(inputs);
+  else await runMetaflow(inputs, options.metaflow);
 }
 
 async function runPrefect(inputs: PrefectInputs, options: RunOptions): Promise<void> {
@@ -63,9 +65,9 @@ async function runPrefect(inputs: PrefectInputs, options: RunOptions): Promise<v
   }
 }
 
-async function runMetaflow(inputs: MetaflowInputs): Promise<void> {
+async function runMetaflow(inputs: MetaflowInputs, options: MetaflowRunOptions = {}): Promise<void> {
   core.info(`Deploying ${inputs.flows.length === 1 ? inputs.flows[0] : `${inputs.flows.length} flow lines`} to Argo Workflows with Metaflow (${Object.keys(inputs.metaflowConfig).length} settings from metaflow-config).`);
-  const deployments = await deployMetaflowFlows(inputs);
+  const deployments = await deployMetaflowFlows(inputs, options);
   const last = deployments.at(-1)!;
   core.setOutput('deployment-id', last.workflowTemplate);
   core.setOutput('deployment-url', last.url ?? '');

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import * as core from '@actions/core';
+import { stripAnsi } from '../lib/ansi.js';
 import { azureSdkEnvironment } from '../lib/azure-sdk-env.js';
 import { GuidedError } from '../lib/errors.js';
 import { registerSecret, scrub } from '../lib/mask.js';
+import { STATUS_INTERVAL_MS, withStatusLines } from '../lib/progress.js';
 import { resolveMetaflowFlows, type FlowEntrypoint } from './entrypoints.js';
 import type { MetaflowInputs } from './inputs.js';
 
@@ -34,8 +36,6 @@ export interface MetaflowDeployment {
   triggers?: string;
 }
 
-// eslint-disable-next-line no-control-regex -- matching the escape character is the point
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const PUSHED = /^Workflow (\S+) for flow (\S+) pushed to Argo Workflows successfully\.$/;
 const PRODUCTION_TOKEN = /production:([A-Za-z0-9._-]+)/g;
 const AUTHORIZE_TOKEN = /--authorize\s+(\S+)/g;
@@ -51,7 +51,7 @@ export class MetaflowOutput {
 
   accept(rawLine: string): string {
     // Metaflow marks emphasis with ANSI colours (and erase-to-end-of-line) when it thinks it has a terminal.
-    const line = rawLine.replace(ANSI, '').replace(/\r$/, '');
+    const line = stripAnsi(rawLine).replace(/\r$/, '');
     for (const match of line.matchAll(PRODUCTION_TOKEN)) registerSecret(match[1]!);
     for (const match of line.matchAll(AUTHORIZE_TOKEN)) if (match[1] !== 'MY_TOKEN') registerSecret(match[1]!.replace(/^production:/, ''));
     const trimmed = line.trim();
@@ -82,7 +82,12 @@ export class MetaflowOutput {
   }
 }
 
-export async function deployMetaflowFlows(inputs: MetaflowInputs): Promise<MetaflowDeployment[]> {
+export interface MetaflowRunOptions {
+  /** How often a "still deploying" line is printed while Metaflow is quiet; default STATUS_INTERVAL_MS. */
+  statusIntervalMs?: number;
+}
+
+export async function deployMetaflowFlows(inputs: MetaflowInputs, options: MetaflowRunOptions = {}): Promise<MetaflowDeployment[]> {
   const entries = await resolveMetaflowFlows(inputs.flows, inputs.workingDirectory);
   const exec = await import('@actions/exec');
   const identity = await azureSdkEnvironment(inputs.auth);
@@ -91,17 +96,20 @@ export async function deployMetaflowFlows(inputs: MetaflowInputs): Promise<Metaf
     for (const entry of entries) {
       const args = [entry.displayPath, '--with', 'kubernetes', 'argo-workflows', 'create', ...inputs.tags.flatMap((tag) => ['--tag', tag])];
       const output = new MetaflowOutput();
+      // Metaflow says nothing while it packages the code and uploads it to the datastore: minutes for a
+      // large repository, so status lines show the step is alive.
+      const deploying = exec.exec(inputs.python, args, {
+        cwd: inputs.workingDirectory,
+        env: { ...(process.env as Record<string, string>), ...inputs.metaflowConfig, ...identity.env, PYTHONUNBUFFERED: '1' },
+        ignoreReturnCode: true,
+        silent: true,
+        listeners: {
+          stdline: (line) => core.info(output.accept(line)),
+          errline: (line) => core.info(output.accept(line)),
+        },
+      });
       const exitCode = await core.group(`${inputs.python} ${args.join(' ')}`, () =>
-        exec.exec(inputs.python, args, {
-          cwd: inputs.workingDirectory,
-          env: { ...(process.env as Record<string, string>), ...inputs.metaflowConfig, ...identity.env, PYTHONUNBUFFERED: '1' },
-          ignoreReturnCode: true,
-          silent: true,
-          listeners: {
-            stdline: (line) => core.info(output.accept(line)),
-            errline: (line) => core.info(output.accept(line)),
-          },
-        }),
+        withStatusLines(`deploying ${entry.displayPath} with Metaflow`, deploying, options.statusIntervalMs ?? STATUS_INTERVAL_MS),
       );
       if (exitCode !== 0) {
         throw new GuidedError(

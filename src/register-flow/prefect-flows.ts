@@ -3,6 +3,8 @@ import * as core from '@actions/core';
 import type { ContainerClient } from '@azure/storage-blob';
 import { createTokenCredential } from '../lib/azure-auth.js';
 import { explainAzureError } from '../lib/azure-errors.js';
+import { formatBytes } from '../lib/bytes.js';
+import { formatDuration } from '../lib/duration.js';
 import { ConfigurationError, GuidedError } from '../lib/errors.js';
 import { collectFlowPackage, uploadFlowPackage, type FlowPackage, type UploadResult } from '../lib/flow-package.js';
 import { withStatusLines } from '../lib/progress.js';
@@ -110,7 +112,7 @@ export async function registerPrefectFlows(inputs: PrefectInputs, options: Prefe
       const pkg = await collectFlowPackage(root);
       packages.set(root, pkg);
       const where = path.relative(inputs.workingDirectory, root) || '.';
-      core.info(`${where}: ${pkg.files.length} files, ${(pkg.totalBytes / 1024).toFixed(1)} KiB, content ${pkg.shortHash} (ignore rules: ${pkg.ignoreRules === 'prefectignore' ? '.prefectignore' : 'built-in defaults, no .prefectignore'})`);
+      core.info(`${where}: ${pkg.files.length} files, ${formatBytes(pkg.totalBytes)}, content ${pkg.shortHash} (ignore rules: ${pkg.ignoreRules === 'prefectignore' ? '.prefectignore' : 'built-in defaults, no .prefectignore'})`);
       if (pkg.ignored.length) core.info(`  left out: ${pkg.ignored.slice(0, 15).join(', ')}${pkg.ignored.length > 15 ? `, … (${pkg.ignored.length} in all)` : ''}`);
       if (pkg.files.length === 0) {
         throw new GuidedError(`The flow directory ${where} holds no file after .prefectignore`, `Check ${where}/.prefectignore: it excludes everything, including ${path.basename(entry.file)}.`);
@@ -150,7 +152,7 @@ export async function registerPrefectFlows(inputs: PrefectInputs, options: Prefe
   });
 
   if (inputs.run) {
-    await core.group(`Smoke run${registered.length === 1 ? '' : 's'} (timeout ${Math.round(inputs.runTimeoutMs / 1000)} s)`, async () => {
+    await core.group(`Smoke run${registered.length === 1 ? '' : 's'} (timeout ${formatDuration(inputs.runTimeoutMs)})`, async () => {
       // One key per deployment and job attempt: a retried POST makes no second run; a re-run job does.
       const attempt = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
       const started = [];

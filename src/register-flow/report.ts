@@ -1,6 +1,6 @@
+import { formatBytes } from '../lib/bytes.js';
 import { formatDuration } from '../lib/duration.js';
-import { codeBlock, escapeMarkdownText, inlineCode } from '../lib/markdown.js';
-import { markdownTable } from '../lib/summary.js';
+import { codeBlock, escapeMarkdownText, inlineCode, markdownTable } from '../lib/markdown.js';
 import type { PrefectInputs } from './inputs.js';
 import { flowRunLogQueries, logAnalyticsLocation } from './log-queries.js';
 import type { MetaflowDeployment } from './metaflow.js';
@@ -12,10 +12,6 @@ import { isSuccess, stateLabel } from './watch.js';
 /** A Markdown link. Table cells go through markdownTable's own escaping, so `inTable` skips ours. */
 function link(text: string, url: string, inTable = false): string {
   return `[${inTable ? text.replace(/[[\]]/g, '') : escapeMarkdownText(text)}](${url})`;
-}
-
-function kib(bytes: number): string {
-  return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function smokeCell(flow: RegisteredFlow): string {
@@ -31,7 +27,7 @@ function failureSection(inputs: PrefectInputs, flow: RegisteredFlow): string {
   const smoke = flow.smokeRun!;
   const state = smoke.run.state;
   const queries = flowRunLogQueries({ clusterName: inputs.clusterName, namespace: inputs.namespace, flowName: flow.entry.flowName, run: smoke.run });
-  const where = logAnalyticsLocation(inputs.logAnalyticsWorkspace);
+  const where = logAnalyticsLocation(inputs.logAnalyticsWorkspace, inputs.auth.armEndpoint);
   const lines = [
     `### ❌ Smoke run of ${escapeMarkdownText(flow.entry.flowName)} ${smoke.timedOut ? 'did not finish in time' : 'failed'}`,
     '',
@@ -60,7 +56,7 @@ export function prefectSummary(inputs: PrefectInputs, flows: RegisteredFlow[]): 
   const rows = flows.map((flow) => [
     flow.entry.flowName,
     `${link(flow.deployment.name, flow.deploymentUrl, true)} (${flow.deploymentCreated ? 'created' : 'updated'})`,
-    `${inlineCode(`${inputs.container}/${flow.folder}/`)} ${flow.upload.uploaded ? `uploaded ${flow.upload.files} file${flow.upload.files === 1 ? '' : 's'}, ${kib(flow.upload.bytes)}` : 'unchanged, not uploaded again'}`,
+    `${inlineCode(`${inputs.container}/${flow.folder}/`)} ${flow.upload.uploaded ? `uploaded ${flow.upload.files} file${flow.upload.files === 1 ? '' : 's'}, ${formatBytes(flow.upload.bytes)}` : 'unchanged, not uploaded again'}`,
     smokeCell(flow),
   ]);
   const parts = [

@@ -1,12 +1,13 @@
 import * as core from '@actions/core';
 import { formatDuration } from '../lib/duration.js';
+import { STATUS_INTERVAL_MS } from '../lib/progress.js';
 import { sleep as realSleep } from '../lib/retry.js';
 import { TERMINAL_STATE_TYPES, type FlowRunResponse, type PrefectClient } from '../lib/prefect.js';
 
 /**
  * Follows flow runs until each reaches a terminal state (COMPLETED, FAILED, CANCELLED, CRASHED) or the
  * timeout passes. Prints each state change as it is seen, and a status line for the runs still going
- * at least every `statusIntervalMs` (15 s), so a long run never leaves the log silent.
+ * at least every `statusIntervalMs` (progress.ts's STATUS_INTERVAL_MS), so a long run never leaves the log silent.
  */
 
 export interface WatchOptions {
@@ -26,8 +27,6 @@ export interface WatchedRun {
   /** Wall-clock time from when watching began (or the run's own run time, when Prefect reports one). */
   durationMs: number;
 }
-
-export const STATUS_INTERVAL_MS = 15_000;
 
 export function stateLabel(run: FlowRunResponse): string {
   const type = run.state?.type ?? run.state_type ?? 'UNKNOWN';

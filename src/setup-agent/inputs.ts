@@ -1,8 +1,9 @@
 import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readClusterName, readNamespace, readResourceGroup, readServiceAccount } from '../lib/common-inputs.js';
 import { readDuration } from '../lib/duration.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readGuid, readInteger, readString } from '../lib/inputs.js';
-import { parsePrefectApiUrl, readPrefectConnection, type PrefectConnection } from '../lib/prefect.js';
+import { parsePrefectApiUrl, readPrefectConnection, readWorkPool, type PrefectConnection } from '../lib/prefect.js';
 
 export interface WorkerResources {
   requests: { cpu: string; memory: string };
@@ -28,16 +29,8 @@ export interface Inputs {
   resources: WorkerResources;
 }
 
-const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$/;
-const CLUSTER_NAME = /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/;
-/** RFC 1123 label: what Kubernetes demands of namespace names. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** RFC 1123 subdomain: what Kubernetes demands of most object names. */
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** registry[:port]/repository(:tag)?(@sha256:digest)? — a fully qualified image reference. */
 const IMAGE = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
-/** Prefect's WorkPoolCreate.name pattern. */
-const WORK_POOL = /^[^/%&><]+$/;
 /** A Kubernetes resource quantity (decimal or binary suffix). */
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 
@@ -56,16 +49,17 @@ function readQuantity(name: string, defaultValue: string, what: string): string 
 
 export function readInputs(): Inputs {
   const auth = readAzureAuth({ allowConnectionString: false, needsSubscription: true });
-  const resourceGroup = readString('resource-group', { required: true, pattern: RESOURCE_GROUP, expected: 'an Azure resource group name', example: 'rg-bakery-dev' });
-  const clusterName = readString('cluster-name', { required: true, pattern: CLUSTER_NAME, expected: 'an AKS cluster name (letters, digits, - and _, at most 63)', example: 'aks-bakery-dev' });
-  const namespace = readString('namespace', { default: 'bakery', pattern: DNS_LABEL, expected: 'a Kubernetes namespace name (lowercase letters, digits and -, at most 63, starting and ending alphanumeric)', example: 'bakery' });
-  const serviceAccount = readString('service-account', { default: 'bakery-worker', pattern: DNS_SUBDOMAIN, expected: 'a Kubernetes object name (lowercase letters, digits, - and .)', example: 'bakery-worker' });
+  const resourceGroup = readResourceGroup({ required: true });
+  const clusterName = readClusterName({ required: true });
+  const namespace = readNamespace();
+  const serviceAccount = readServiceAccount();
   const workloadIdentityClientId = readGuid('workload-identity-client-id', true, 'the client id of the managed identity the worker pods use; the deploy step\'s `workload-identity-client-id` output')!;
   const image = readString('image', { required: true, pattern: IMAGE, expected: 'a full image reference registry/repository[:tag][@sha256:digest]', example: 'bakeryacr.azurecr.io/bakery/worker@sha256:<digest> (build-image\'s `image` output)' });
   if (!image.includes('@') && !/:[^/]+$/.test(image.slice(image.indexOf('/')))) {
     throw new ConfigurationError('image', `is "${image}", which has neither a tag nor a digest, so every node would pull whatever :latest is then`, 'Pass build-image\'s `image` output (pinned by digest).');
   }
-  const workPool = readString('work-pool', { default: 'bakery', pattern: WORK_POOL, expected: 'a Prefect work pool name (no / % & > <)', example: 'bakery', maxLength: 100 });
+  const workPool = readWorkPool({ default: 'bakery' });
+  // setup-agent creates the pool; Prefect refuses to create one with a reserved name.
   if (/^prefect/i.test(workPool)) {
     throw new ConfigurationError('work-pool', `is "${workPool}"; Prefect reserves names starting with "prefect"`, 'Choose another name, e.g. "bakery".');
   }

@@ -1,14 +1,14 @@
 import * as core from '@actions/core';
-import { connectToAks } from '../lib/aks.js';
 import { createTokenCredential } from '../lib/azure-auth.js';
 import { explainAzureError } from '../lib/azure-errors.js';
 import { formatDuration } from '../lib/duration.js';
 import { GuidedError } from '../lib/errors.js';
 import { describeRef, kubernetesStatusOf, type ApplyOutcome, type KubernetesClient } from '../lib/kubernetes.js';
 import { describePods, waitForDeploymentRollout } from '../lib/kubernetes-rollout.js';
+import { inlineCode, markdownTable } from '../lib/markdown.js';
 import { PrefectClient } from '../lib/prefect.js';
 import { HttpError } from '../lib/retry.js';
-import { appendJobSummary, markdownTable } from '../lib/summary.js';
+import { appendJobSummary } from '../lib/summary.js';
 import { readInputs, type Inputs } from './inputs.js';
 import { SELECTOR_LABELS, WORKER_NAME, agentManifests, clusterUid, type AgentManifest } from './manifests.js';
 
@@ -25,6 +25,8 @@ export async function run(): Promise<void> {
 
   const aks = await core
     .group(`Connecting to AKS cluster ${inputs.clusterName}`, async () => {
+      // Loaded only now: the ARM SDK and the kubeconfig's YAML parser are most of this bundle.
+      const { connectToAks } = await import('../lib/aks.js');
       const connection = await connectToAks(
         inputs.auth,
         credential,
@@ -105,7 +107,7 @@ export async function run(): Promise<void> {
         ...applied.map((item) => [item.what, item.outcome]),
         [`rollout of ${WORKER_NAME}`, `complete in ${formatDuration(rollout.elapsedMs)}`],
       ]) +
-      `\n\nImage: \`${inputs.image}\`\n`,
+      `\n\nImage: ${inlineCode(inputs.image)}\n`,
   );
 }
 

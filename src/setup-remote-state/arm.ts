@@ -2,9 +2,10 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { ResourceGroup, ResourceManagementClient } from '@azure/arm-resources';
 import type { BlobServiceProperties, StorageAccount, StorageAccountUpdateParameters, StorageManagementClient } from '@azure/arm-storage';
 import { armClientOptions, type AzureAuth } from '../lib/azure-auth.js';
-import { explainAzureError, isNotFound } from '../lib/azure-errors.js';
+import { explainAzureError } from '../lib/azure-errors.js';
 import { ConfigurationError, GuidedError } from '../lib/errors.js';
 import { withStatusLines } from '../lib/progress.js';
+import { isNotFound } from '../lib/retry.js';
 import type { Inputs } from './inputs.js';
 import type { Report } from './report.js';
 

@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_ARM_ENDPOINT, type AuthMethod } from '../lib/azure-auth.js';
+import type { AuthMethod } from '../lib/azure-auth.js';
+import { PUBLIC_CLOUD, cloudOfArmEndpoint } from '../lib/azure-clouds.js';
 import { scrub } from '../lib/mask.js';
+import { workspaceRoot } from '../lib/runner-env.js';
 import type { Outcome } from './report.js';
 
 /**
@@ -19,12 +21,6 @@ export interface BackendValues {
   container: string;
   stateKey: string;
 }
-
-/** Terraform's names for the sovereign clouds, by their ARM endpoint (azurerm backend `environment`). */
-const TERRAFORM_ENVIRONMENTS: Record<string, string> = {
-  'https://management.usgovcloudapi.net': 'usgovernment',
-  'https://management.chinacloudapi.cn': 'china',
-};
 
 /** An HCL quoted string: escapes, and `${`/`%{` doubled so Terraform reads them literally. */
 export function hclString(value: string): string {
@@ -49,7 +45,9 @@ export function renderBackendConfig(values: BackendValues): string {
   if (values.subscriptionId) entries.push(['subscription_id', values.subscriptionId]);
   if (values.resourceGroup) entries.push(['resource_group_name', values.resourceGroup]);
   entries.push(['storage_account_name', values.storageAccount], ['container_name', values.container], ['key', values.stateKey]);
-  const environment = TERRAFORM_ENVIRONMENTS[values.armEndpoint];
+  const cloud = cloudOfArmEndpoint(values.armEndpoint);
+  // The public cloud is the backend's default; a sovereign one is named.
+  const environment = cloud && cloud !== PUBLIC_CLOUD ? cloud.terraformName : undefined;
   if (environment) entries.push(['environment', environment]);
 
   const header = ['# Terraform azurerm backend settings, written by the setup-remote-state action.'];
@@ -66,7 +64,7 @@ export function renderBackendConfig(values: BackendValues): string {
       `# reads ARM_CLIENT_ID/ARM_TENANT_ID${values.method === 'oidc' ? ' and the GitHub OIDC token' : values.method === 'client-secret' ? '/ARM_CLIENT_SECRET' : ' and the Azure CLI login'} from its environment.`,
     );
   }
-  if (values.armEndpoint !== DEFAULT_ARM_ENDPOINT && !environment) {
+  if (!cloud) {
     header.push(`# ARM endpoint ${values.armEndpoint} is not a cloud Terraform knows by name: set ARM_METADATA_HOSTNAME if needed.`);
   }
   return `${header.join('\n')}\n${assignments(entries).join('\n')}\n`;
@@ -82,7 +80,6 @@ export async function writeBackendConfig(file: string, content: string): Promise
 }
 
 export function displayPath(file: string): string {
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const relative = path.relative(workspace, file);
+  const relative = path.relative(workspaceRoot(), file);
   return relative && !relative.startsWith('..') ? relative : file;
 }

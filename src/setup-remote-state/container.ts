@@ -1,7 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { AzureAuth } from '../lib/azure-auth.js';
-import { errorCodeOf, explainAzureError, isNotFound, statusCodeOf } from '../lib/azure-errors.js';
+import { errorCodeOf, explainAzureError } from '../lib/azure-errors.js';
 import { GuidedError } from '../lib/errors.js';
+import { httpStatusOf, isNotFound } from '../lib/retry.js';
 import type { Inputs } from './inputs.js';
 import type { Report } from './report.js';
 
@@ -13,7 +14,7 @@ export type BlobAccess = { connectionString: string } | { blobEndpoint: string; 
 
 function explainBlobError(error: unknown, auth: AzureAuth, account: string, doing: string): unknown {
   const code = errorCodeOf(error);
-  if (auth.method === 'connection-string' && statusCodeOf(error) === 403) {
+  if (auth.method === 'connection-string' && httpStatusOf(error) === 403) {
     if (code === 'KeyBasedAuthenticationNotPermitted') {
       return new GuidedError(
         `Storage account "${account}" refuses shared keys, so its connection string cannot be used (403 ${code}).`,

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
-import { readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { maskAzureCredentials, readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
+import { readBlobContainer, readEnvironment, readResourceGroup, workspaceDirectory } from '../lib/common-inputs.js';
 import { parseConnectionString } from '../lib/connection-string.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { rawInput, readBoolean, readInteger, readKeyValues, readString } from '../lib/inputs.js';
@@ -42,12 +42,9 @@ export const MANAGED_BY_TAG = { name: 'managed-by', value: 'azure-bakery-actions
 
 // Azure's naming rules, per resource type.
 // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
-const ENVIRONMENT_PATTERN = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
 const STACK_PATTERN = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?(?:\/[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?)?$/;
 const REGION_PATTERN = /^[a-z][a-z0-9]{1,39}$/;
-const RESOURCE_GROUP_PATTERN = /^[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]$/;
 const STORAGE_ACCOUNT_PATTERN = /^[a-z0-9]{3,24}$/;
-const CONTAINER_PATTERN = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
 /** Path segments of letters, digits and `._=-`, no leading, trailing or doubled slash, no `.`/`..`. */
 const STATE_KEY_PATTERN = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._=-]+(?:\/[A-Za-z0-9._=-]+)*$/;
 /**
@@ -80,19 +77,12 @@ function readTags(): Record<string, string> {
 }
 
 function readWorkingDirectory(): string {
-  const given = rawInput('working-directory') || '.';
-  const resolved = path.resolve(given);
-  if (!statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new ConfigurationError(
-      'working-directory',
-      `is ${JSON.stringify(given)}, which is not a directory here (${resolved})`,
-      'Set "working-directory" to the Terraform root module, relative to the repository root (e.g. "terraform/stacks/bakery"), and check out the repository before this step.',
-    );
-  }
-  return resolved;
+  return workspaceDirectory('working-directory', rawInput('working-directory') || '.', 'Set "working-directory" to the Terraform root module, relative to the repository root (e.g. "terraform/stacks/bakery").');
 }
 
 export function readInputs(): Inputs {
+  // Masked before anything else is read; which auth applies is read after the names.
+  maskAzureCredentials();
   const identifier = readString('identifier', {
     required: true,
     pattern: IDENTIFIER_PATTERN,
@@ -105,12 +95,7 @@ export function readInputs(): Inputs {
     expected: 'a stack name of lowercase letters, digits and hyphens (optionally one "/" level)',
     example: 'bakery',
   });
-  const environment = readString('environment', {
-    required: true,
-    pattern: ENVIRONMENT_PATTERN,
-    expected: 'a lowercase environment name of up to 30 letters, digits or inner hyphens',
-    example: 'dev',
-  });
+  const environment = readEnvironment();
   const readOnly = readBoolean('read-only', false);
   const enforceSettings = readBoolean('enforce-settings', false);
   if (readOnly && enforceSettings) {
@@ -151,17 +136,8 @@ export function readInputs(): Inputs {
     storageAccount = fromConnectionString;
   }
 
-  const resourceGroup = readString('resource-group', {
-    pattern: RESOURCE_GROUP_PATTERN,
-    expected: '1–90 letters, digits, or . _ - ( ), not ending in a period',
-    example: defaultResourceGroupName(identifier),
-  }) ?? (usesArm ? defaultResourceGroupName(identifier) : undefined);
-  const container = readString('container', {
-    default: DEFAULT_CONTAINER,
-    pattern: CONTAINER_PATTERN,
-    expected: '3–63 lowercase letters, digits or single inner hyphens',
-    example: DEFAULT_CONTAINER,
-  });
+  const resourceGroup = readResourceGroup({ example: defaultResourceGroupName(identifier) }) ?? (usesArm ? defaultResourceGroupName(identifier) : undefined);
+  const container = readBlobContainer('container', { default: DEFAULT_CONTAINER, example: DEFAULT_CONTAINER });
   const stateKey = readString('state-key', {
     default: defaultStateKey(stack, environment),
     pattern: STATE_KEY_PATTERN,

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { markdownTable } from '../lib/summary.js';
+import { inlineCode, markdownTable } from '../lib/markdown.js';
 
 /**
  * What happened to each piece of the remote state, in order: the job summary table, the log lines,
@@ -54,7 +54,7 @@ export class Report {
   markdown(title: string, readOnly: boolean): string {
     const table = markdownTable(
       ['Resource', 'Name', 'Result', 'Details'],
-      this.rows.map((row) => [row.resource, `\`${row.name}\``, row.outcome, row.details]),
+      this.rows.map((row) => [row.resource, inlineCode(row.name), row.outcome, row.details]),
     );
     return `### ${title}\n\n${this.headline(readOnly)}\n\n${table}\n`;
   }

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
-import { ArmRestClient, armErrorOf } from '../../src/lib/arm-rest.js';
+import { ArmRestClient } from '../../src/lib/arm-rest.js';
+import { armErrorOf } from '../../src/lib/azure-errors.js';
+import { GuidedError } from '../../src/lib/errors.js';
+import { runInProcess } from '../support/in-process.js';
 import type { AzureAuth } from '../../src/lib/azure-auth.js';
 import { AzureStandIn, armError } from '../support/azure-stand-in.js';
 
@@ -49,6 +52,22 @@ describe('ArmRestClient', () => {
     azure.route('POST', /\/things\/failing$/, () => ({ status: 202, headers: { 'azure-asyncoperation': `${azure.url}/subscriptions/s/operations/op2` } }));
     const error = await arm.request('POST', '/subscriptions/s/things/failing', '2024-01-01').catch((e: unknown) => e);
     expect(armErrorOf(error)).toEqual({ code: 'QuotaExceeded', message: 'Not enough cores' });
+  });
+
+  it('prints status lines while a long-running operation runs, and gives up with guidance after the timeout', async () => {
+    const credential: TokenCredential = { getToken: async () => ({ token: TOKEN, expiresOnTimestamp: Date.now() + 3600_000 }) };
+    const auth: AzureAuth = { method: 'client-secret', armEndpoint: azure.url };
+    azure.route('GET', /\/operations\/slow$/, () => ({ status: 200, body: { status: 'InProgress' } }));
+    azure.route('POST', /\/things\/slow$/, () => ({ status: 202, headers: { 'azure-asyncoperation': `${azure.url}/subscriptions/s/operations/slow?api-version=2024-01-01` } }));
+    const slow = new ArmRestClient(auth, credential, { pollDelayMs: 40, statusIntervalMs: 50, operationTimeoutMs: 400 });
+    let error: unknown;
+    const run = await runInProcess(async () => {
+      error = await slow.request('POST', '/subscriptions/s/things/slow', '2024-01-01').catch((caught: unknown) => caught);
+    });
+    expect(run.log.split('\n').filter((line) => line.startsWith('… still waiting for Azure to finish POST /subscriptions/s/things/slow')).length).toBeGreaterThanOrEqual(2);
+    expect(error).toBeInstanceOf(GuidedError);
+    expect((error as GuidedError).headline).toMatch(/^The Azure operation https:\/\/127\.0\.0\.1:\d+\/subscriptions\/s\/operations\/slow did not finish in \d+ s$/);
+    expect((error as GuidedError).guidance).toMatch(/Activity log/);
   });
 
   it('retries throttling after the Retry-After ARM asked for, and not a 404', async () => {

@@ -39,6 +39,12 @@ describe('destroy guards', () => {
     expect(result.outputs).toEqual({});
   });
 
+  it('masks the credentials before the guards, though auth is read after them', async () => {
+    const result = await runDestroy('dev', { confirm: 'yes', auth: 'client-secret', 'client-secret': 'destroy-guard-client-secret' });
+    expect((result.error as ConfigurationError).input).toBe('confirm');
+    expect(result.masked).toEqual(expect.arrayContaining(['destroy-guard-client-secret', 'a2V5']));
+  });
+
   it('an empty confirm stops everything too', async () => {
     const result = await runDestroy('dev', {});
     expect((result.error as ConfigurationError).message).toContain('Input "confirm" is empty, so nothing was destroyed');

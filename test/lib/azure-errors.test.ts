@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { AzureAuth } from '../../src/lib/azure-auth.js';
-import { describeAzureError, errorCodeOf, explainAzureError, isNotFound, statusCodeOf } from '../../src/lib/azure-errors.js';
+import { describeAzureError, errorCodeOf, explainAzureError } from '../../src/lib/azure-errors.js';
 import { GuidedError } from '../../src/lib/errors.js';
+import { HttpError, httpStatusOf, isNotFound } from '../../src/lib/retry.js';
 
 const OIDC: AzureAuth = { method: 'oidc', tenantId: 't', clientId: '11111111-2222-3333-4444-555555555555', subscriptionId: 's', armEndpoint: 'https://management.azure.com' };
 const context = { doing: 'creating resource group "rg"', auth: OIDC, roleHint: 'the Contributor role on the subscription' };
@@ -14,11 +15,11 @@ function restError(statusCode: number, code: string, message: string): RestError
 describe('reading Azure SDK errors', () => {
   it('status, code, not-found', () => {
     const error = restError(404, 'ResourceGroupNotFound', "Resource group 'rg' could not be found.");
-    expect(statusCodeOf(error)).toBe(404);
+    expect(httpStatusOf(error)).toBe(404);
     expect(errorCodeOf(error)).toBe('ResourceGroupNotFound');
     expect(isNotFound(error)).toBe(true);
     expect(isNotFound(restError(403, 'AuthorizationFailed', 'no'))).toBe(false);
-    expect(statusCodeOf(new Error('plain'))).toBeUndefined();
+    expect(httpStatusOf(new Error('plain'))).toBeUndefined();
     expect(errorCodeOf(undefined)).toBeUndefined();
   });
 
@@ -55,5 +56,30 @@ describe('explainAzureError', () => {
     expect(explainAzureError(conflict, context)).toBe(conflict);
     const guided = new GuidedError('x', 'y');
     expect(explainAzureError(guided, context)).toBe(guided);
+  });
+});
+
+describe('errors of our own ARM client (HttpError with ARM\'s envelope)', () => {
+  const forbidden = new HttpError(
+    'GET',
+    'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr',
+    403,
+    JSON.stringify({ error: { code: 'AuthorizationFailed', message: "The client 'x' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read'." } }),
+  );
+
+  it('reads the status and the ARM error code', () => {
+    expect(httpStatusOf(forbidden)).toBe(403);
+    expect(errorCodeOf(forbidden)).toBe('AuthorizationFailed');
+    expect(isNotFound(new HttpError('GET', 'https://k8s/api/v1/namespaces/x', 404, '{}'))).toBe(true);
+    // Octokit's RequestError carries `status`.
+    expect(httpStatusOf(Object.assign(new Error('Not Found'), { status: 404 }))).toBe(404);
+  });
+
+  it('explains a 403 with the role to grant and ARM\'s own message (not the raw JSON body)', () => {
+    const explained = explainAzureError(forbidden, { ...context, doing: 'reading registry "acr"', roleHint: '"AcrPush" on the registry' }) as GuidedError;
+    expect(explained).toBeInstanceOf(GuidedError);
+    expect(explained.headline).toBe("Azure refused reading registry \"acr\" (403 AuthorizationFailed): The client 'x' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read'.");
+    expect(explained.guidance).toMatch(/^Give the identity with client id 11111111-2222-3333-4444-555555555555 "AcrPush" on the registry\./);
+    expect(describeAzureError(forbidden)).toBe("The client 'x' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read'. (403 AuthorizationFailed)");
   });
 });

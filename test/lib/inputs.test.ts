@@ -1,30 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../src/lib/errors.js';
 import { readBoolean, readEnum, readGuid, readInteger, readKeyValues, readList, readString } from '../../src/lib/inputs.js';
 import { resetSecretsForTesting, scrub } from '../../src/lib/mask.js';
+import { clearInputs, configurationErrorOf, setInput } from '../support/action-inputs.js';
 import { splitMaskCommands } from '../support/in-process.js';
 
-const touched = new Set<string>();
-function setInput(name: string, value: string): void {
-  const key = `INPUT_${name.toUpperCase()}`;
-  process.env[key] = value;
-  touched.add(key);
-}
 afterEach(() => {
-  for (const key of touched) delete process.env[key];
-  touched.clear();
+  clearInputs();
   resetSecretsForTesting();
 });
 
-function failure(read: () => unknown): ConfigurationError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+const failure = configurationErrorOf;
 
 /** Runs `read` while capturing stdout, where @actions/core writes ::add-mask:: commands. */
 function capturingStdout<T>(read: () => T): { value: T; masked: string[] } {

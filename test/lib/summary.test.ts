@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerSecret, resetSecretsForTesting } from '../../src/lib/mask.js';
-import { JOB_SUMMARY_LIMIT, appendJobSummary, escapeCell, markdownTable, truncate } from '../../src/lib/summary.js';
+import { escapeCell, markdownTable } from '../../src/lib/markdown.js';
+import { JOB_SUMMARY_LIMIT, appendJobSummary, truncate } from '../../src/lib/summary.js';
 
 const savedSummary = process.env.GITHUB_STEP_SUMMARY;
 afterEach(() => {

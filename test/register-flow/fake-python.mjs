@@ -2,7 +2,8 @@
 // environment register-flow gives Metaflow, then prints what Metaflow prints (Netflix/metaflow
 // metaflow/cli.py and plugins/argo/argo_workflows_cli.py; stderr, emphasis markers stripped as click
 // does without a terminal). FAKE_METAFLOW_SCENARIO picks the outcome; FAKE_METAFLOW_EXPECT holds the
-// expected argv and environment as JSON; FAKE_METAFLOW_RECORD is where it writes what it saw.
+// expected argv and environment as JSON; FAKE_METAFLOW_RECORD is where it writes what it saw;
+// FAKE_METAFLOW_QUIET_MS is how long it stays silent after "Deploying …" (Metaflow packaging the code).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const expect = JSON.parse(process.env.FAKE_METAFLOW_EXPECT ?? '{}');
@@ -44,6 +45,7 @@ if (scenario === 'only-json') {
   process.exit(0);
 }
 say(`Deploying ${name} to Argo Workflows...`);
+if (process.env.FAKE_METAFLOW_QUIET_MS) await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_METAFLOW_QUIET_MS)));
 say(`It seems this is the first time you are deploying ${name} to Argo Workflows.`);
 say();
 say('A new production token generated.');

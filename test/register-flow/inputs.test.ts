@@ -3,7 +3,7 @@ import { ConfigurationError } from '../../src/lib/errors.js';
 import { resetSecretsForTesting, scrub } from '../../src/lib/mask.js';
 import { findFlowFunctions, resolveMetaflowFlows, resolvePrefectFlows } from '../../src/register-flow/entrypoints.js';
 import { checkCron, readInputs } from '../../src/register-flow/inputs.js';
-import { inputEnv } from '../support/run-dist.js';
+import { configurationErrorOf, readWith } from '../support/action-inputs.js';
 import { OISST_FLOW, makeWorkspace } from './helpers.js';
 
 const saved = { ...process.env };
@@ -24,19 +24,11 @@ const PREFECT = {
 };
 
 function read(inputs: Record<string, string>): ReturnType<typeof readInputs> {
-  for (const key of Object.keys(process.env)) if (key.startsWith('INPUT_')) delete process.env[key];
-  Object.assign(process.env, inputEnv(inputs));
-  return readInputs();
+  return readWith(inputs, readInputs);
 }
 
 function configurationError(inputs: Record<string, string>): ConfigurationError {
-  try {
-    read(inputs);
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error;
-    throw error;
-  }
-  throw new Error('no ConfigurationError');
+  return configurationErrorOf(() => read(inputs));
 }
 
 describe('readInputs', () => {
@@ -59,6 +51,8 @@ describe('readInputs', () => {
 
   it.each([
     [{ flows: '' }, 'flows', 'is required but empty'],
+    // Checked up front, so a typo is not reported later as a flow file that does not exist.
+    [{ 'working-directory': 'no/such/dir' }, 'working-directory', 'is "no/such/dir", which is not a directory in the workspace'],
     [{ 'work-pool': '' }, 'work-pool', 'is required'],
     [{ image: 'Not An Image' }, 'image', 'is not an image reference'],
     [{ 'flow-storage-container': 'Flows_Container' }, 'flow-storage-container', 'is not a blob container name'],

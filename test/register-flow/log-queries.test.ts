@@ -44,4 +44,10 @@ describe('flowRunLogQueries', () => {
     expect(logAnalyticsLocation('6c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f').cliHint).toContain('az monitor log-analytics query --workspace 6c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f');
     expect(logAnalyticsLocation(undefined)).toEqual({});
   });
+
+  it('links the portal of the cloud the action signs in to', () => {
+    const id = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/logs';
+    expect(logAnalyticsLocation(id, 'https://management.usgovcloudapi.net').portalUrl).toBe(`https://portal.azure.us/#resource${id}/logs`);
+    expect(logAnalyticsLocation(id, 'https://management.chinacloudapi.cn').portalUrl).toBe(`https://portal.azure.cn/#resource${id}/logs`);
+  });
 });

@@ -105,6 +105,22 @@ describe('register-flow with Metaflow', () => {
     expect(result.error!.message).toContain('reported no workflow pushed to Argo Workflows');
   });
 
+  it('prints status lines while Metaflow is quiet (packaging and uploading the code)', async () => {
+    const result = await runInProcess(
+      { orchestrator: 'metaflow', flows: 'flows/train.py', 'working-directory': workspace, 'metaflow-config': JSON.stringify(CONFIG), auth: 'azure-cli' },
+      { PATH: `${pythonDir}${path.delimiter}${process.env.PATH}`, FAKE_METAFLOW_QUIET_MS: '600' },
+      { metaflow: { statusIntervalMs: 100 } },
+    );
+    expect(result.error).toBeUndefined();
+    const log = result.log.split('\n');
+    const deploying = log.findIndex((line) => line.startsWith('Deploying trainflow to Argo Workflows'));
+    const next = log.findIndex((line) => line.startsWith('It seems this is the first time'));
+    const statusLines = log.slice(deploying, next).filter((line) => /^… still deploying flows\/train\.py with Metaflow \(\d+ s\)$/.test(line));
+    expect(statusLines.length).toBeGreaterThanOrEqual(2);
+    // Once Metaflow is done, no status line follows.
+    expect(log.slice(next).some((line) => line.startsWith('… still deploying'))).toBe(false);
+  });
+
   it('fails the step when the fake sees the wrong command line (the check is real)', async () => {
     const result = await run({ auth: 'azure-cli' }, {}, { args: ['flows/train.py', 'run'] });
     expect(result.error).toBeInstanceOf(GuidedError);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import { KubernetesClient, parseKubeconfig, type KubernetesConnection } from '../../src/lib/kubernetes.js';
+import { parseKubeconfig } from '../../src/lib/kubeconfig.js';
+import { KubernetesClient, type KubernetesConnection } from '../../src/lib/kubernetes.js';
 import { AKS_AAD_SERVER_APP_ID, aadServerAppIdOf, connectionFor } from '../../src/lib/aks.js';
-import { renewingToken } from '../../src/lib/azure-token.js';
+import { renewingToken } from '../../src/lib/azure-auth.js';
 import { GuidedError } from '../../src/lib/errors.js';
 import { resetSecretsForTesting, scrub } from '../../src/lib/mask.js';
 import { HttpError } from '../../src/lib/retry.js';

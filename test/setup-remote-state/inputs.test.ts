@@ -6,7 +6,7 @@ import { ConfigurationError } from '../../src/lib/errors.js';
 import { resetSecretsForTesting } from '../../src/lib/mask.js';
 import { defaultResourceGroupName, defaultStorageAccountName } from '../../src/lib/remote-state-names.js';
 import { readInputs, type Inputs } from '../../src/setup-remote-state/inputs.js';
-import { inputEnv } from '../support/run-dist.js';
+import { clearInputs, configurationErrorOf, readWith } from '../support/action-inputs.js';
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'remote-state-inputs-'));
 const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -23,29 +23,17 @@ const ARM_BASE = {
 };
 const CONNECTION_STRING = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;';
 
-let set: string[] = [];
 afterEach(() => {
-  for (const key of set) delete process.env[key];
-  set = [];
+  clearInputs();
   resetSecretsForTesting();
 });
 
 function read(inputs: Record<string, string>): Inputs {
-  for (const key of set) delete process.env[key];
-  const env = inputEnv(inputs);
-  Object.assign(process.env, env);
-  set = Object.keys(env);
-  return readInputs();
+  return readWith(inputs, readInputs);
 }
 
 function errorOf(inputs: Record<string, string>): ConfigurationError {
-  try {
-    read(inputs);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('readInputs accepted the inputs');
+  return configurationErrorOf(() => read(inputs));
 }
 
 describe('setup-remote-state inputs: defaults', () => {

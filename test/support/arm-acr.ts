@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import type { DockerBuildRequest, Registry, Run, RunGetLogResult, RunStatus, SourceUploadDefinition } from '../../src/lib/acr.js';
 import { armError, fixtureBody, type ArmResponse, type AzureStandIn } from './azure-stand-in.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type Azurite } from './azurite.js';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
 import { testTlsOptions } from './tls.js';
 
 /**
@@ -65,23 +65,20 @@ export class AcrStandIn {
     await this.blobService.getContainerClient('source').createIfNotExists();
     await this.blobService.getContainerClient('logs').createIfNotExists();
     this.server = createServer(testTlsOptions(), (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const answer = this.exchange(req.method ?? '', req.url ?? '', Buffer.concat(chunks).toString('utf8'));
+      void readRequestText(req).then((body) => {
+        const answer = this.exchange(req.method ?? '', req.url ?? '', body);
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer.body));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.loginServer = this.registry.loginServer ?? `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    // The login server is a host[:port], as ACR reports it (no scheme).
+    this.loginServer = this.registry.loginServer ?? new URL(await listenOnLoopback(this.server)).host;
     this.addRoutes();
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   /** The archive a run built from, as a list of its entries. */

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import YAML from 'yaml';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -16,6 +15,7 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
 import { testTlsOptions } from './tls.js';
 
 /**
@@ -130,14 +130,12 @@ export class KubernetesApiStandIn {
 
   async start(): Promise<this> {
     this.server = createServer({ ...testTlsOptions(), requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   /** A kubeconfig as AKS returns it: `aad` (kubelogin exec user) or `local` (token + client certificate). */
@@ -184,9 +182,7 @@ export class KubernetesApiStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = await readRequestText(req);
     const url = new URL(req.url ?? '/', this.url);
     if ((req.socket as TLSSocket).getPeerCertificate?.()?.raw) this.clientCertificateSeen = true;
     const record: KubeRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], status: 0 };

@@ -3,10 +3,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { FIXTURES_DIR } from './azure-stand-in.js';
+import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
 import { testTlsOptions } from './tls.js';
 
 /**
@@ -245,20 +245,14 @@ export class PrefectStandIn {
   async start(): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
     this.server = this.options.cloud ? createHttpsServer(testTlsOptions(), handler) : createHttpServer(handler);
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const port = (this.server.address() as AddressInfo).port;
-    if (this.options.cloud) {
-      this.basePath = `/api/accounts/${this.accountId}/workspaces/${this.workspaceId}`;
-      this.apiUrl = `https://127.0.0.1:${port}${this.basePath}`;
-    } else {
-      this.apiUrl = `http://127.0.0.1:${port}/api`;
-    }
+    const origin = await listenOnLoopback(this.server);
+    if (this.options.cloud) this.basePath = `/api/accounts/${this.accountId}/workspaces/${this.workspaceId}`;
+    this.apiUrl = `${origin}${this.basePath}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   /** The next requests matching `match` get these answers, in order, before the real behaviour resumes. */
@@ -285,9 +279,7 @@ export class PrefectStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = await readRequestText(req);
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const relative = url.pathname.startsWith(this.basePath) ? url.pathname.slice(this.basePath.length) || '/' : undefined;
