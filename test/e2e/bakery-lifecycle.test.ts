@@ -271,6 +271,7 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
   describe('destroy.yml', () => {
     it('passes the confirm guard, then runs setup-remote-state and destroy, each exiting 0', () => {
       expect(describeSteps(destroy)).toEqual([
+        'guard/checkout: success',
         'guard/run: success',
         'destroy/checkout: success',
         'destroy/checkout: success',
@@ -403,9 +404,9 @@ describe('a deploy that must stop', () => {
   it('and a destroy whose confirm is not the environment stops at the guard, before any Azure call', async () => {
     const before = marks();
     const run = await runWorkflow('destroy.yml', cloud.caller({ ...DESTROY_INPUTS, confirm: 'dve' }, COMMIT), cloud.machine);
-    expect(describeSteps(run)).toEqual(['guard/run: failure']);
+    expect(describeSteps(run)).toEqual(['guard/checkout: success', 'guard/run: failure']);
     expect(run.jobs.destroy!.status).toBe('skipped');
-    const guard = run.jobs.guard!.steps[0]!;
+    const guard = run.jobs.guard!.steps[1]!;
     expect(guard.stdout).toContain("::error title=Input confirm::confirm must be exactly 'dev' to destroy it; it is 'dve'. Nothing was destroyed.");
     expect(marks()).toEqual(before);
     expect(run.outputs).toEqual({ destroyed: '' });

@@ -54,8 +54,14 @@ afterEach(() => {
   expect(api.problems).toEqual([]);
 });
 
-/** Runs the step for one environment with the plan step's outputs; returns its result and annotations. */
-async function runStep(environment: string, plan: { hasChanges: boolean; add?: number; change?: number; replace?: number; destroy?: number }) {
+/**
+ * Runs the step for one environment with the plan step's outputs; returns its result and annotations.
+ * `stack` is drift.yml's stack input (the step's STACK); undefined leaves STACK unset, as a caller of an
+ * older drift.yml would.
+ */
+async function runStep(environment: string, plan: { hasChanges: boolean; add?: number; change?: number; replace?: number; destroy?: number }, stack?: string) {
+  if (stack === undefined) delete process.env.STACK;
+  else process.env.STACK = stack;
   Object.assign(process.env, {
     ENVIRONMENT: environment,
     DRIFT_LABEL: LABEL,
@@ -185,6 +191,54 @@ describe('the drift issue step', () => {
     } finally {
       api.onServed = undefined;
     }
+  });
+});
+
+describe('the drift issue step, per stack', () => {
+  it('gets the stack from the workflow input that picks what is planned', () => {
+    expect((step.env as Record<string, string>).STACK).toBe('${{ inputs.stack }}');
+  });
+
+  it('keeps the Bakery\'s marker and title for stack bakery, so issues opened before stacks were told apart are found', async () => {
+    const earlier = api.addIssue({ title: 'Infrastructure drift in dev', body: '<!-- azure-bakery-drift:dev -->\n<!-- azure-bakery-drift-counts:1 to add, 0 to change, 0 to replace, 0 to destroy -->', labels: [LABEL] });
+    const { result } = await runStep('dev', { hasChanges: true, add: 1 }, 'bakery');
+    expect(result).toBe('updated');
+    expect(api.writes().map((request) => [request.operationId, request.params.issue_number])).toEqual([['issues/update', earlier.number]]);
+    expect(earlier.body).toContain('<!-- azure-bakery-drift:dev -->');
+    expect(earlier.body).toContain('The live infrastructure of **dev** differs');
+  });
+
+  it('opens an issue of its own for another stack, named and marked with the stack', async () => {
+    const { result, annotations } = await runStep('dev', { hasChanges: true, change: 2 }, 'metaflow/services');
+    expect(result).toBe('opened');
+    const [issue] = api.issues;
+    expect(issue!.title).toBe('Infrastructure drift in dev (metaflow/services)');
+    expect(issue!.body).toContain('<!-- azure-bakery-drift:metaflow/services:dev -->');
+    expect(issue!.body).not.toContain('<!-- azure-bakery-drift:dev -->');
+    expect(issue!.body).toContain('The live infrastructure of **dev (metaflow/services)** differs');
+    expect(annotations.warning).toEqual([`Drift in dev (metaflow/services) (0 to add, 2 to change, 0 to replace, 0 to destroy): opened issue #${issue!.number}.`]);
+  });
+
+  it("never updates or closes another stack's issue of the same environment and label", async () => {
+    await runStep('dev', { hasChanges: true, add: 1 }, 'bakery');
+    await runStep('dev', { hasChanges: true, add: 3 }, 'metaflow/infra');
+    expect(api.issues.map((issue) => issue.title)).toEqual(['Infrastructure drift in dev', 'Infrastructure drift in dev (metaflow/infra)']);
+    const [bakery, infra] = api.issues;
+
+    // metaflow/services has no issue and no drift: nothing to do, even though two dev issues are open.
+    api.requests.length = 0;
+    expect((await runStep('dev', { hasChanges: false }, 'metaflow/services')).result).toBe('none');
+    expect(writes()).toEqual([]);
+
+    // metaflow/infra's drift is gone: its issue closes, the Bakery's stays open and unchanged.
+    const { result, annotations } = await runStep('dev', { hasChanges: false }, 'metaflow/infra');
+    expect(result).toBe('closed');
+    expect(infra!.state).toBe('closed');
+    expect(infra!.comments).toEqual([expect.stringContaining('The scheduled plan of **dev (metaflow/infra)** has no changes any more')]);
+    expect(annotations.notice).toEqual([`Drift in dev (metaflow/infra) is gone: closed issue #${infra!.number}.`]);
+    expect(bakery!.state).toBe('open');
+    expect(bakery!.comments).toEqual([]);
+    expect(bakery!.body).toContain('| 1 | 0 | 0 | 0 |');
   });
 });
 

@@ -87,6 +87,7 @@ interface Context {
   vars: Record<string, string>;
   steps: Record<string, Record<string, string>>;
   needs: Record<string, Record<string, string>>;
+  matrix: Record<string, string>;
 }
 
 function operand(token: string, context: Context): unknown {
@@ -95,6 +96,7 @@ function operand(token: string, context: Context): unknown {
   const parts = token.split('.');
   if (parts[0] === 'inputs' && parts.length === 2) return context.inputs[parts[1]!] ?? '';
   if (parts[0] === 'vars' && parts.length === 2) return context.vars[parts[1]!] ?? '';
+  if (parts[0] === 'matrix' && parts.length === 2) return context.matrix[parts[1]!] ?? '';
   if (parts[0] === 'steps' && parts[2] === 'outputs' && parts.length === 4) return context.steps[parts[1]!]?.[parts[3]!] ?? '';
   if (parts[0] === 'needs' && parts[2] === 'outputs' && parts.length === 4) return context.needs[parts[1]!]?.[parts[3]!] ?? '';
   throw new Error(`the test's evaluator does not know ${JSON.stringify(token)}`);
@@ -112,6 +114,20 @@ function evaluate(value: unknown, context: Context): string {
 
 function evaluateAll(map: Record<string, unknown> | undefined, context: Context): Record<string, string> {
   return Object.fromEntries(Object.entries(map ?? {}).map(([key, value]) => [key, evaluate(value, context)]));
+}
+
+/** Only `keys` of a step's map (the others may read contexts this evaluator does not know, e.g. github.token). */
+function evaluateKeys(map: Record<string, unknown> | undefined, keys: string[], context: Context): Record<string, string> {
+  return evaluateAll(Object.fromEntries(keys.filter((key) => map?.[key] !== undefined).map((key) => [key, map![key]])), context);
+}
+
+/** A step's `if:` of the one form these steps use, `inputs.<name> != ''` (or `== ''`); none = runs. */
+function conditionHolds(condition: string | undefined, context: Context): boolean {
+  if (condition === undefined) return true;
+  const match = /^inputs\.([\w-]+) (==|!=) ''$/.exec(condition.trim());
+  if (!match) throw new Error(`the test's evaluator does not evaluate if: ${condition}`);
+  const empty = String(context.inputs[match[1]!] ?? '') === '';
+  return match[2] === '==' ? empty : !empty;
 }
 
 function inputsOf(file: string, given: Record<string, unknown>): Record<string, unknown> {
@@ -197,6 +213,8 @@ function simulate(file: string, jobId: string, context: Context, options: { run:
   let jobEnv: Record<string, string> = {};
   for (const step of job.steps) {
     const id = step.id ?? '';
+    // A skipped step sets no outputs: reading them gives '' as on GitHub.
+    if ((options.fake[id] || options.run.includes(id)) && !conditionHolds(step.if, context)) continue;
     if (options.fake[id]) {
       context.steps[id] = options.fake[id](evaluateAll(step.with, context));
     } else if (options.run.includes(id)) {
@@ -213,7 +231,7 @@ function simulate(file: string, jobId: string, context: Context, options: { run:
 const IDENTITIES = { AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-0000000000aa', AZURE_PLAN_CLIENT_ID: '11111111-1111-1111-1111-111111111111', AZURE_CLIENT_ID: '22222222-2222-2222-2222-222222222222', AZURE_DEPLOYER_OBJECT_ID: '33333333-3333-3333-3333-333333333333' };
 
 function contextFor(file: string, given: Record<string, unknown> = {}): Context {
-  return { inputs: inputsOf(file, { environment: 'dev', identifier: 'contoso01', region: 'westeurope', ...given }), vars: { ...IDENTITIES }, steps: {}, needs: {} };
+  return { inputs: inputsOf(file, { environment: 'dev', identifier: 'contoso01', region: 'westeurope', ...given }), vars: { ...IDENTITIES }, steps: {}, needs: {}, matrix: { environment: 'dev' } };
 }
 
 const INFRA_SHA = 'a'.repeat(64);
@@ -250,13 +268,14 @@ describe('the Metaflow workflows', () => {
     expect(workflow('.github/workflows/deploy.yml').concurrency.group).not.toBe(workflow(DEPLOY).concurrency.group);
   });
 
-  it('ask for no more than contents: read and id-token: write, and the guard for nothing', () => {
+  it('ask for no more than contents: read and id-token: write, and the guard for no id-token', () => {
     const deploy = workflow(DEPLOY);
     expect(deploy.permissions).toEqual({ 'contents': 'read', 'id-token': 'write' });
     for (const [id, job] of Object.entries(deploy.jobs)) expect(job.permissions, id).toEqual({ 'contents': 'read', 'id-token': 'write' });
     const destroy = workflow(DESTROY);
     expect(destroy.permissions).toEqual({});
-    expect(destroy.jobs.guard!.permissions).toEqual({});
+    // Enough to check out the guard script; no id-token, so no Azure token can exist before it refuses.
+    expect(destroy.jobs.guard!.permissions).toEqual({ contents: 'read' });
     expect(destroy.jobs.destroy!.permissions).toEqual({ 'contents': 'read', 'id-token': 'write' });
   });
 });
@@ -426,14 +445,19 @@ describe('metaflow-deploy.yml: metaflow/infra feeds metaflow/services', () => {
 // --- metaflow-destroy.yml -------------------------------------------------------------------------
 
 describe('metaflow-destroy.yml', () => {
-  const guard = (env: Record<string, string>, file = DESTROY) =>
-    runBash(String(stepOf(file, 'guard', 'Refuse unless confirmed and allowed').run), { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false', ...env }, tempDir());
+  // The guard step as the job runs it: destroy-guard.sh from the checkout of this release, with the
+  // step's env evaluated from the workflow's inputs.
+  const guard = (env: Record<string, string>) =>
+    runBash(String(stepOf(DESTROY, 'guard', 'Refuse unless confirmed and allowed').run), { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false', ...env }, workspace());
 
-  it("runs destroy.yml's guard word for word, with the same inputs", () => {
+  it("runs destroy.yml's guard script, with the same inputs", () => {
     const ours = stepOf(DESTROY, 'guard', 'Refuse unless confirmed and allowed');
     const bakery = stepOf('.github/workflows/destroy.yml', 'guard', 'Refuse unless confirmed and allowed');
+    expect(ours.run).toBe('bash .azure-bakery-actions/.github/workflows/scripts/destroy-guard.sh');
     expect(ours.run).toBe(bakery.run);
     expect(ours.env).toEqual(bakery.env);
+    const context = contextFor(DESTROY, { confirm: 'dev', 'allow-protected': false });
+    expect(evaluateAll(ours.env, context)).toEqual({ ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false' });
   });
 
   it.each([
@@ -460,7 +484,8 @@ describe('metaflow-destroy.yml', () => {
     expect(jobs.destroy!.needs).toBe('guard');
     expect(jobs.destroy!.environment).toBe('${{ inputs.environment }}');
     expect(jobs.guard!.environment).toBeUndefined();
-    expect(jobs.guard!.steps.every((step) => !step.uses)).toBe(true);
+    // Its one action is the checkout of the script: nothing that signs in to Azure.
+    expect(jobs.guard!.steps.filter((step) => step.uses).map((step) => step.uses)).toEqual([expect.stringMatching(/^actions\/checkout@[0-9a-f]{40}$/)]);
     expect(stepOf(DESTROY, 'destroy', 'destroy').with).toMatchObject({
       confirm: '${{ inputs.confirm }}',
       'protected-environments': '${{ inputs.protected-environments }}',
@@ -489,6 +514,136 @@ describe('metaflow-destroy.yml', () => {
     const destroy = stepOf(DESTROY, 'destroy', 'destroy');
     expect(destroy.env).toEqual({ AZURE_CLIENT_ID: destroy.with!['client-id'], AZURE_TENANT_ID: destroy.with!['tenant-id'] });
     expect(destroy.with!['client-id']).toBe('${{ inputs.client-id || vars.AZURE_CLIENT_ID }}');
+  });
+});
+
+// --- plan.yml and drift.yml for the Metaflow stack ------------------------------------------------
+
+const REVIEW_PLANS = [
+  ['.github/workflows/plan.yml', 'plan'],
+  ['.github/workflows/drift.yml', 'drift'],
+] as const;
+const REVIEW_PLAN_KEYS = ['working-directory', 'backend-config-file', 'var-files', 'variables', 'client-id', 'tenant-id'];
+
+/** A job of plan.yml or drift.yml for environment dev: its shell steps run, its state steps stand-ins. */
+function reviewPlan(file: string, jobId: string, given: Record<string, unknown>) {
+  const context = contextFor(file, given);
+  const planned = simulate(file, jobId, context, { run: ['stack', 'variables'], fake: { state: remoteState, 'infra-state': remoteState } });
+  return { ...planned, plan: evaluateKeys(stepOf(file, jobId, 'plan').with, REVIEW_PLAN_KEYS, context) };
+}
+
+const METAFLOW_SERVICES_REVIEW = { stack: 'metaflow/services', 'infra-state-stack': 'metaflow/infra', 'var-files': '' };
+
+describe.each(REVIEW_PLANS)('%s for the Metaflow stack', (file, jobId) => {
+  const servicesDeclares = declaredVariables('services');
+
+  it('plans metaflow/services against its own state, with metaflow/infra\'s state wired in as metaflow-deploy.yml does', () => {
+    const { context, plan } = reviewPlan(file, jobId, METAFLOW_SERVICES_REVIEW);
+    expect(plan['working-directory']).toBe(SERVICES_DIR);
+    expect(context.steps.state!['state-key']).toBe('metaflow/services/dev.tfstate');
+    expect(plan['backend-config-file']).toBe(context.steps.state!['backend-config-file']);
+    const infraState = context.steps['infra-state']!;
+    expect(infraState['state-key']).toBe('metaflow/infra/dev.tfstate');
+    // Infra's backend file is written elsewhere, so it cannot replace the one the plan uses.
+    expect(infraState['backend-config-file']).not.toBe(plan['backend-config-file']);
+    const variables = keyValues(plan.variables!);
+    expect(variables).toEqual({
+      infra_state_resource_group_name: infraState['resource-group'],
+      infra_state_storage_account_name: infraState['storage-account'],
+      infra_state_container_name: infraState.container,
+      infra_state_key: 'metaflow/infra/dev.tfstate',
+      kubelogin_login_mode: 'workloadidentity',
+    });
+    for (const name of Object.keys(variables)) expect(servicesDeclares, name).toContain(name);
+    // The same variables metaflow-deploy.yml's plan job gives the services.
+    const deploy = planJob();
+    expect(variables).toEqual(keyValues(evaluateAll(stepOf(DEPLOY, 'plan', 'services-plan').with, deploy.context).variables!));
+    expect(plan['var-files']).toBe('');
+  });
+
+  it('finds the infra state read-only, as the plan identity, and wires it in with metaflow-deploy.yml\'s step', () => {
+    const infraState = stepOf(file, jobId, 'infra-state');
+    expect(infraState.if).toBe("inputs.infra-state-stack != ''");
+    expect(infraState.uses).toBe(stepOf(DEPLOY, 'plan', 'infra-state').uses);
+    expect(infraState.with).toMatchObject({ stack: '${{ inputs.infra-state-stack }}', 'read-only': true, 'client-id': '${{ inputs.client-id || vars.AZURE_PLAN_CLIENT_ID }}' });
+    const ours = stepOf(file, jobId, 'variables');
+    const deploys = stepOf(DEPLOY, 'plan', 'variables');
+    expect(ours.if).toBe("inputs.infra-state-stack != ''");
+    expect(ours.run).toBe(deploys.run);
+    // deploy's plan job passes each root module its own -var: nothing is exported in either.
+    const { INFRA_VARIABLES: _infraOnly, ...shared } = deploys.env!;
+    expect(ours.env).toEqual({ ...shared, SERVICES_VARIABLES: '${{ steps.stack.outputs.variables }}', SERVICES_VARIABLES_INPUT: 'variables' });
+    expect(ours.env!.EXPORT_TF_VARS).toBe('false');
+  });
+
+  it('installs the pinned kubelogin before the plan, which signs in to the cluster as the plan identity', () => {
+    const job = workflow(file).jobs[jobId]!;
+    const install = stepIndex(job, 'Install kubelogin');
+    expect(stepIndex(job, 'variables')).toBeLessThan(install);
+    expect(install).toBeLessThan(stepIndex(job, 'plan'));
+    const ours = job.steps[install]!;
+    const deploys = workflow(DEPLOY).jobs.plan!.steps[stepIndex(workflow(DEPLOY).jobs.plan!, 'Install kubelogin')]!;
+    expect(ours.uses).toBe(deploys.uses);
+    expect(ours.with).toEqual(deploys.with);
+    expect(ours.if).toBe("inputs.infra-state-stack != ''");
+    expect(workflow(file).on.workflow_call.inputs['kubelogin-version']!.default).toBe(workflow(DEPLOY).on.workflow_call.inputs['kubelogin-version']!.default);
+    const plan = stepOf(file, jobId, 'plan');
+    expect(plan.env).toEqual({ AZURE_CLIENT_ID: plan.with!['client-id'], AZURE_TENANT_ID: plan.with!['tenant-id'] });
+    expect(plan.with!['client-id']).toBe('${{ inputs.client-id || vars.AZURE_PLAN_CLIENT_ID }}');
+  });
+
+  it('plans metaflow/infra with identifier, environment and the deploy identity, against its own state', () => {
+    const { context, plan } = reviewPlan(file, jobId, { stack: 'metaflow/infra' });
+    expect(plan['working-directory']).toBe(INFRA_DIR);
+    expect(context.steps.state!['state-key']).toBe('metaflow/infra/dev.tfstate');
+    expect(keyValues(plan.variables!)).toEqual({ identifier: 'contoso01', environment: 'dev', deployer_object_id: IDENTITIES.AZURE_DEPLOYER_OBJECT_ID });
+    expect(context.steps['infra-state']).toBeUndefined();
+    expect(context.steps.variables).toBeUndefined();
+  });
+
+  it('plans the Bakery stack as before when stack and infra-state-stack are left alone', () => {
+    const { context, plan } = reviewPlan(file, jobId, {});
+    expect(plan['working-directory']).toBe('.azure-bakery-actions/terraform/stacks/bakery');
+    expect(context.steps.state!['state-key']).toBe('bakery/dev.tfstate');
+    expect(keyValues(plan.variables!)).toEqual({ identifier: 'contoso01', environment: 'dev', deployer_object_id: IDENTITIES.AZURE_DEPLOYER_OBJECT_ID });
+    expect(context.steps['infra-state']).toBeUndefined();
+    expect(context.steps.variables).toBeUndefined();
+  });
+
+  it('refuses a services variable that the workflow sets, naming the input of this workflow', () => {
+    const context = contextFor(file, { ...METAFLOW_SERVICES_REVIEW, variables: 'infra_state_key=elsewhere.tfstate' });
+    const { cwd } = simulate(file, jobId, context, { run: ['stack'], fake: { state: remoteState, 'infra-state': remoteState } });
+    const step = stepOf(file, jobId, 'variables');
+    const run = runBash(step.run!, evaluateAll(step.env, context), cwd);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("::error title=Input variables::'infra_state_key' is set by the workflow");
+    expect(run.stdout).toContain('remove it from variables.');
+    expect(run.outputs).toEqual({});
+  });
+});
+
+describe('the Metaflow pull-request and drift examples', () => {
+  interface ExampleJob {
+    uses: string;
+    with: Record<string, unknown>;
+  }
+  const jobsOf = (name: string) => (parseDocument(readRepoFile(`examples/workflows/${name}`)).toJS() as { jobs: Record<string, ExampleJob> }).jobs;
+  const release = (parseDocument(readRepoFile('examples/workflows/metaflow-release.yml')).toJS() as { jobs: Record<string, ExampleJob> }).jobs;
+
+  it.each([
+    ['metaflow-pull-request.yml', 'plan.yml'],
+    ['metaflow-drift.yml', 'drift.yml'],
+  ])('%s runs %s for metaflow/infra and for metaflow/services on infra\'s state, in the same environments', (name, reusable) => {
+    const jobs = jobsOf(name);
+    expect(Object.keys(jobs)).toEqual(['infra', 'services']);
+    for (const job of Object.values(jobs)) expect(job.uses).toBe(`azure-bakery/azure-bakery-actions/.github/workflows/${reusable}@v1`);
+    expect(jobs.infra!.with).toMatchObject({ stack: 'metaflow/infra', identifier: '${{ vars.METAFLOW_IDENTIFIER }}' });
+    expect(jobs.infra!.with['infra-state-stack']).toBeUndefined();
+    // The infrastructure is planned with the var files it is deployed with.
+    expect(jobs.infra!.with['var-files']).toBe(release.dev!.with['infra-var-files']);
+    expect(jobs.services!.with).toMatchObject({ stack: 'metaflow/services', 'infra-state-stack': 'metaflow/infra', 'var-files': '', identifier: '${{ vars.METAFLOW_IDENTIFIER }}' });
+    expect(jobs.services!.with.environments).toBe(jobs.infra!.with.environments);
+    if (reusable === 'drift.yml') expect(jobs.services!.with['drift-label']).toBe(jobs.infra!.with['drift-label']);
   });
 });
 

@@ -83,6 +83,14 @@ jobs:
 const repository: RepositoryMetadata = repositoryInMemory({ plan: PLAN_ACTION, 'setup-remote-state': STATE_ACTION }, { 'deploy.yml': REUSABLE_DEPLOY });
 
 const CHECKOUT = 'actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1';
+const BUNDLED_CHECKOUT_STEP = `      - uses: ${CHECKOUT}
+        with:
+          repository: azure-bakery/azure-bakery-actions
+          ref: v1 # azure-bakery-actions release ref
+          path: .azure-bakery-actions
+          sparse-checkout: |
+            .github/workflows/scripts
+`;
 
 /** A reusable workflow with one job whose steps are `steps` (YAML, indented for a step list). */
 function reusable(steps: string): string {
@@ -164,7 +172,7 @@ describe('checkWorkflow', () => {
   });
 
   it("follows a run step into this repository's script from the bundled checkout", () => {
-    const text = reusable(`      - id: stack
+    const text = reusable(`${BUNDLED_CHECKOUT_STEP}      - id: stack
         run: bash .azure-bakery-actions/.github/workflows/scripts/stack.sh
       - run: echo "\${{ steps.stack.outputs.var-files }} \${{ steps.stack.outputs.working-directory }}"
 `);
@@ -175,6 +183,51 @@ describe('checkWorkflow', () => {
       expect.stringContaining('runs .github/workflows/scripts/stack.sh of this repository, which does not exist'),
       expect.stringContaining('runs .github/workflows/scripts/stack.sh of this repository, which does not exist'),
     ]);
+  });
+
+  describe("a run step that calls this repository's file", () => {
+    const script = { '.github/workflows/scripts/guard.sh': 'exit 0\n' };
+    const withScript = repositoryInMemory({}, {}, script);
+    const RUN_GUARD = `      - run: bash .azure-bakery-actions/.github/workflows/scripts/guard.sh\n`;
+    const checkoutStep = (options: { path?: string; sparse?: string[]; ref?: string } = {}) =>
+      [
+        `      - uses: ${CHECKOUT}`,
+        '        with:',
+        '          repository: azure-bakery/azure-bakery-actions',
+        options.ref ?? '          ref: v1 # azure-bakery-actions release ref',
+        `          path: ${options.path ?? '.azure-bakery-actions'}`,
+        ...(options.sparse ? ['          sparse-checkout: |', ...options.sparse.map((entry) => `            ${entry}`)] : []),
+        '',
+      ]
+        .filter((line) => line !== '')
+        .join('\n') + '\n';
+
+    it('passes after a checkout of this release that brings it (sparse or whole)', () => {
+      expect(problemsOf(reusable(checkoutStep({ sparse: ['.github/workflows/scripts'] }) + RUN_GUARD), undefined, withScript)).toEqual([]);
+      expect(problemsOf(reusable(checkoutStep({ sparse: ['terraform', '.github/workflows/scripts/'] }) + RUN_GUARD), undefined, withScript)).toEqual([]);
+      expect(problemsOf(reusable(checkoutStep() + RUN_GUARD), undefined, withScript)).toEqual([]);
+    });
+
+    it('reports it without any checkout of this repository (the file would not be on the runner)', () => {
+      expect(problemsOf(reusable(RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining("no earlier step checks out azure-bakery/azure-bakery-actions into .azure-bakery-actions: a called workflow sees only the caller's files")]);
+    });
+
+    it('reports it before the checkout, or after one into another folder', () => {
+      expect(problemsOf(reusable(RUN_GUARD + checkoutStep({ sparse: ['.github/workflows/scripts'] })), undefined, withScript)).toEqual([expect.stringContaining('no earlier step checks out')]);
+      expect(problemsOf(reusable(checkoutStep({ path: 'bakery-actions', sparse: ['.github/workflows/scripts'] }) + RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining('no earlier step checks out')]);
+    });
+
+    it("reports a sparse checkout that does not bring the file's folder", () => {
+      expect(problemsOf(reusable(checkoutStep({ sparse: ['terraform'] }) + RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining('does not bring it: add its folder to sparse-checkout')]);
+      expect(problemsOf(reusable(checkoutStep({ sparse: ['.github/workflows/script'] }) + RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining('does not bring it')]);
+    });
+
+    it('reports a checkout of this repository without the release ref that release.yml pins', () => {
+      const noRef = checkoutStep({ sparse: ['.github/workflows/scripts'], ref: '          fetch-depth: 1' });
+      expect(problemsOf(reusable(noRef + RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining('without the release ref')]);
+      const uncommented = checkoutStep({ sparse: ['.github/workflows/scripts'], ref: '          ref: main' });
+      expect(problemsOf(reusable(uncommented + RUN_GUARD), undefined, withScript)).toEqual([expect.stringContaining("write 'ref: v1 # azure-bakery-actions release ref'")]);
+    });
   });
 
   it('reports an action whose action.yml does not exist, loudly, instead of skipping it', () => {

@@ -14,7 +14,7 @@ export const EXAMPLE_WORKFLOWS = ['pull-request.yml', 'release.yml', 'manual.yml
 
 /** The Metaflow stack's reusable workflows (metaflow/infra, then metaflow/services) and their examples. */
 export const METAFLOW_REUSABLE_WORKFLOWS = ['metaflow-deploy.yml', 'metaflow-destroy.yml'] as const;
-export const METAFLOW_EXAMPLE_WORKFLOWS = ['metaflow-release.yml', 'metaflow-manual.yml'] as const;
+export const METAFLOW_EXAMPLE_WORKFLOWS = ['metaflow-release.yml', 'metaflow-manual.yml', 'metaflow-pull-request.yml', 'metaflow-drift.yml'] as const;
 
 function ymlIn(directory: string): string[] {
   const full = path.join(REPO_ROOT, directory);

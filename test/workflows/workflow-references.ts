@@ -15,7 +15,11 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type YAM
  *   `needs.<job>.outputs.<name>` names a needed job that declares it;
  * - no `uses: ./…` in a reusable workflow or an example (it would resolve against the caller's
  *   checkout), one ref for all of this repository's actions in a file, and every third-party
- *   action or workflow pinned to a full commit SHA with a `# vX.Y.Z` comment.
+ *   action or workflow pinned to a full commit SHA with a `# vX.Y.Z` comment;
+ * - a run step that calls a file of this repository (`.azure-bakery-actions/<path>`) comes after a
+ *   checkout of this repository into .azure-bakery-actions whose sparse-checkout brings <path>: in a
+ *   called workflow that checkout is the only way this repository's files reach the runner. Every
+ *   checkout of this repository names the release ref that release.yml pins.
  */
 
 export const REPOSITORY_SLUG = 'azure-bakery/azure-bakery-actions';
@@ -123,6 +127,9 @@ export function isRequired(spec: InputSpec | undefined): boolean {
  */
 export const BUNDLED_CHECKOUT = '.azure-bakery-actions';
 const BUNDLED_SCRIPT = /(?:^|\s)\.azure-bakery-actions\/(\S+)/g;
+const CHECKOUT_ACTION = /^actions\/checkout@/;
+/** The comment that release.yml's pinning step looks for on the checkout's ref line. */
+const RELEASE_REF_COMMENT = '# azure-bakery-actions release ref';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 const OWN_ACTION = new RegExp(`^${REPOSITORY_SLUG}/actions/([^@]+)@(.+)$`);
@@ -145,6 +152,8 @@ interface StepInfo {
   id: string | undefined;
   uses: string | undefined;
   run: string | undefined;
+  /** The step's `with:` as plain data ({} when it has none). */
+  with: Record<string, unknown>;
   /** This repository's action behind `uses`, when it is one. */
   ownAction: string | undefined;
 }
@@ -290,6 +299,8 @@ export function checkWorkflow(file: string, text: string, repository: Repository
       checkThirdParty(step.uses, node);
     }
 
+    checkBundledFiles(jobId, job, steps);
+
     for (const item of strings) {
       for (const expression of expressionsIn(item)) {
         for (const match of expression.matchAll(STEP_OUTPUT)) {
@@ -370,6 +381,43 @@ export function checkWorkflow(file: string, text: string, repository: Repository
     }
   }
 
+  /** Run steps that call this repository's files come after the checkout that brings them. */
+  function checkBundledFiles(jobId: string, job: YAMLMap, steps: StepInfo[]) {
+    /** What the checkouts so far brought: the sparse paths, or undefined for the whole repository. */
+    const brought: (string[] | undefined)[] = [];
+    for (const step of steps) {
+      const node = stepNode(job, step.index) as Node | undefined;
+      if (step.uses && CHECKOUT_ACTION.test(step.uses) && step.with.repository === REPOSITORY_SLUG) {
+        const refNode = stepNode(job, step.index)?.get('with', true);
+        const ref = isMap(refNode) ? refNode.get('ref', true) : undefined;
+        if (!ref || !(lines[lineOf(ref as Node) - 1] ?? '').includes(RELEASE_REF_COMMENT)) {
+          report((ref ?? node) as Node, `job '${jobId}' checks out ${REPOSITORY_SLUG} without the release ref: write 'ref: v1 ${RELEASE_REF_COMMENT}', which release.yml pins to each release, or the job runs another version's files`);
+        }
+        if (String(step.with.path ?? '').replace(/\/+$/, '') !== BUNDLED_CHECKOUT) continue;
+        const sparse = step.with['sparse-checkout'];
+        brought.push(
+          typeof sparse === 'string' && sparse.trim()
+            ? sparse
+                .split('\n')
+                .map((line) => line.trim().replace(/^\/+|\/+$/g, ''))
+                .filter(Boolean)
+            : undefined,
+        );
+        continue;
+      }
+      if (step.run === undefined) continue;
+      for (const match of step.run.matchAll(BUNDLED_SCRIPT)) {
+        const file = match[1]!;
+        const where = `job '${jobId}' runs ${BUNDLED_CHECKOUT}/${file}`;
+        if (!brought.length) {
+          report(node, `${where}, but no earlier step checks out ${REPOSITORY_SLUG} into ${BUNDLED_CHECKOUT}: a called workflow sees only the caller's files until it checks out this repository itself`);
+        } else if (!brought.some((paths) => paths === undefined || paths.some((entry) => file === entry || file.startsWith(`${entry}/`)))) {
+          report(node, `${where}, but the checkout of ${REPOSITORY_SLUG} into ${BUNDLED_CHECKOUT} does not bring it: add its folder to sparse-checkout`);
+        }
+      }
+    }
+  }
+
   function checkStepOutputRead(jobId: string, steps: StepInfo[], item: JobString, stepId: string, output: string) {
     const where = `job '${jobId}' reads steps.${stepId}.outputs.${output}`;
     const producer = steps.find((step) => step.id === stepId);
@@ -418,12 +466,14 @@ function collectSteps(job: YAMLMap): StepInfo[] {
     const id = step?.get('id');
     const uses = step?.get('uses');
     const run = step?.get('run');
+    const withNode = step?.get('with', true);
     const own = typeof uses === 'string' ? OWN_ACTION.exec(uses) : null;
     return {
       index,
       id: typeof id === 'string' ? id : undefined,
       uses: typeof uses === 'string' ? uses : undefined,
       run: typeof run === 'string' ? run : undefined,
+      with: isMap(withNode) ? asRecord(withNode.toJSON()) : {},
       ownAction: own ? own[1] : undefined,
     };
   });

@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { STACK_OUTPUTS } from '../../src/lib/stack-outputs.js';
 import { parseCommandFile } from '../support/run-dist.js';
 import { checkWorkflow, repositoryOnDisk } from './workflow-references.js';
 import { METAFLOW_REUSABLE_WORKFLOWS, REPO_ROOT, REUSABLE_WORKFLOWS, findStep, readRepoFile } from './workflow-files.js';
 
 /**
- * The shell the workflows run: .github/workflows/scripts/resolve-stack.sh, the destroy guard and the
+ * The shell the workflows run: .github/workflows/scripts/resolve-stack.sh, destroy-guard.sh and the
  * release steps, each run with bash exactly as a runner runs a `run:` step
  * (bash --noprofile --norc -eo pipefail <file>), with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
  */
@@ -79,7 +81,15 @@ describe('resolve-stack.sh', () => {
         const step = findStep(`.github/workflows/${file}`, job, 'stack');
         expect(step.run, `${file} ${job}`).toBe('bash .azure-bakery-actions/.github/workflows/scripts/resolve-stack.sh');
         expect(Object.keys(step.env as object).sort(), `${file} ${job}`).toEqual(['BUNDLED_STACK', 'DEPLOYER_OBJECT_ID', 'ENVIRONMENT', 'IDENTIFIER', 'STACK_DIRECTORY', 'VARIABLES', 'VAR_FILES']);
-        expect((step.env as Record<string, string>).BUNDLED_STACK).toBe(BUNDLED);
+        // plan.yml and drift.yml pick the bundled stack by their stack input, whose default is the Bakery's.
+        const pickedByInput = file === 'plan.yml' || file === 'drift.yml';
+        expect((step.env as Record<string, string>).BUNDLED_STACK, `${file} ${job}`).toBe(pickedByInput ? '.azure-bakery-actions/terraform/stacks/${{ inputs.stack }}' : BUNDLED);
+        if (pickedByInput) {
+          const inputs = (parseDocument(readRepoFile(`.github/workflows/${file}`)).toJS() as { on: { workflow_call: { inputs: Record<string, { default?: string }> } } }).on.workflow_call.inputs;
+          expect(inputs.stack?.default, file).toBe('bakery');
+          // The same stack names the state that setup-remote-state finds.
+          expect((findStep(`.github/workflows/${file}`, job, 'state').with as Record<string, string>).stack, file).toBe('${{ inputs.stack }}');
+        }
       }
     }
   });
@@ -175,43 +185,200 @@ describe('resolve-stack.sh', () => {
   });
 });
 
-// --- the destroy guard ------------------------------------------------------------------------------
+describe('resolve-stack.sh for each stack of this release', () => {
+  const METAFLOW_INFRA = '.azure-bakery-actions/terraform/stacks/metaflow/infra';
+  const METAFLOW_SERVICES = '.azure-bakery-actions/terraform/stacks/metaflow/services';
+  const OBJECT_ID = '2a4b8f06-1c7e-4b5a-9d3e-0f6a7b8c9d10';
 
-describe("destroy.yml's guard", () => {
-  const guard = (env: Record<string, string>) =>
-    runStep('.github/workflows/destroy.yml', 'guard', 'Refuse unless confirmed and allowed', { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false', ...env }, tempDir());
+  /** A caller's workspace with this repository checked out as .azure-bakery-actions (every real stack). */
+  function checkedOut(): string {
+    const root = tempDir();
+    symlinkSync(REPO_ROOT, path.join(root, '.azure-bakery-actions'));
+    mkdirSync(path.join(root, 'environments'));
+    writeFileSync(path.join(root, 'environments/dev.tfvars'), '');
+    return root;
+  }
+
+  const declaredBy = (stack: string): string[] => {
+    const directory = path.join(REPO_ROOT, 'terraform/stacks', stack);
+    return readdirSync(directory)
+      .filter((file) => file.endsWith('.tf'))
+      .flatMap((file) => [...readFileSync(path.join(directory, file), 'utf8').matchAll(/^variable "([^"]+)"/gm)].map((match) => match[1]!));
+  };
+
+  /** The resource group and cluster the stack's conventions module names, or '' when it has none. */
+  function conventionNames(stack: string): { resourceGroup: string; cluster: string } {
+    const main = readRepoFile(`terraform/stacks/${stack}/main.tf`);
+    const workload = /module "conventions"[\s\S]*?workload\s*=\s*"([^"]+)"/.exec(main)?.[1];
+    if (!workload) return { resourceGroup: '', cluster: '' };
+    const conventions = readRepoFile('terraform/modules/conventions/main.tf');
+    const qualifier = /qualifier\s*=\s*"([^"]+)"/.exec(conventions)![1]!.replace('${var.workload}', workload).replace('${var.identifier}', 'contoso01').replace('${var.environment}', 'dev');
+    const pattern = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"([^"]+)"`, 'm').exec(conventions)![1]!.replace('${local.qualifier}', qualifier);
+    return { resourceGroup: pattern('resource_group'), cluster: pattern('kubernetes_cluster') };
+  }
+
+  // STACK_OUTPUTS names every stack the actions know (src/lib/stack-outputs.ts); each is a folder here.
+  it.each(Object.keys(STACK_OUTPUTS))('%s: sets only variables it declares, identifier and environment whenever it declares them, and its own resource names', (stack) => {
+    const run = resolveStack(checkedOut(), { BUNDLED_STACK: `.azure-bakery-actions/terraform/stacks/${stack}`, DEPLOYER_OBJECT_ID: OBJECT_ID, VAR_FILES: '' });
+    expect(run.status, run.stdout).toBe(0);
+    const set = run.outputs.variables ? run.outputs.variables.split('\n').map((line) => line.split('=')[0]!) : [];
+    const declared = declaredBy(stack);
+    expect(set.filter((name) => !declared.includes(name))).toEqual([]);
+    for (const name of ['identifier', 'environment', 'deployer_object_id']) expect(set.includes(name), name).toBe(declared.includes(name));
+    const names = conventionNames(stack);
+    expect({ resourceGroup: run.outputs['resource-group'], cluster: run.outputs['cluster-name'] }).toEqual(names);
+    expect(run.stdout).toContain('of this release)');
+  });
+
+  it('picks the bundled metaflow/infra stack by its name, with the names and wording of that stack', () => {
+    const run = resolveStack(checkedOut(), { BUNDLED_STACK: METAFLOW_INFRA, DEPLOYER_OBJECT_ID: OBJECT_ID });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({
+      'working-directory': METAFLOW_INFRA,
+      'resource-group': 'rg-metaflow-contoso01-dev',
+      'cluster-name': 'aks-metaflow-contoso01-dev',
+      variables: `identifier=contoso01\nenvironment=dev\ndeployer_object_id=${OBJECT_ID}`,
+    });
+    expect(run.stdout).toContain('(the metaflow/infra stack of this release)');
+    expect(run.stdout).not.toContain('Bakery');
+  });
+
+  it('gives the bundled metaflow/services stack only the caller\'s variables, and no resource names', () => {
+    const run = resolveStack(checkedOut(), { BUNDLED_STACK: METAFLOW_SERVICES, DEPLOYER_OBJECT_ID: OBJECT_ID, VAR_FILES: '', VARIABLES: 'metadata_service_replicas=2' });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toEqual({ 'working-directory': METAFLOW_SERVICES, 'resource-group': '', 'cluster-name': '', 'var-files': '', variables: 'metadata_service_replicas=2' });
+  });
+
+  it('names the Metaflow stack that the checkout did not bring', () => {
+    const root = workspace();
+    rmSync(path.join(root, BUNDLED), { recursive: true });
+    const run = resolveStack(root, { BUNDLED_STACK: METAFLOW_INFRA });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=Input working-directory::the metaflow/infra stack was not found at .azure-bakery-actions/terraform/stacks/metaflow/infra: the checkout of azure-bakery-actions did not bring terraform/stacks/metaflow/infra.');
+    expect(run.stdout).not.toContain('Bakery');
+  });
+
+  it('refuses a stack this release does not have, listing the ones it has', () => {
+    const run = resolveStack(checkedOut(), { BUNDLED_STACK: '.azure-bakery-actions/terraform/stacks/metaflow/service' });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("::error title=Input stack::the metaflow/service stack was not found at .azure-bakery-actions/terraform/stacks/metaflow/service: this release's stacks are bakery, metaflow/infra, metaflow/services.");
+    expect(run.outputs).toEqual({});
+  });
+
+  it.each(['../../../etc', 'Metaflow/infra', 'metaflow/infra/extra', 'metaflow_infra', 'metaflow//infra'])('refuses the stack name %s before looking for files', (stack) => {
+    const run = resolveStack(checkedOut(), { BUNDLED_STACK: `.azure-bakery-actions/terraform/stacks/${stack}` });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=Input stack::');
+    expect(run.stdout).toContain('is not a stack name');
+  });
+
+  it("uses the caller's root module under any stack name, setting nothing for it", () => {
+    const root = workspace({ 'infra/services/main.tf': '' });
+    const run = resolveStack(root, { STACK_DIRECTORY: 'infra/services', BUNDLED_STACK: '.azure-bakery-actions/terraform/stacks/metaflow/infra', DEPLOYER_OBJECT_ID: OBJECT_ID, VAR_FILES: '' });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs).toEqual({ 'working-directory': 'infra/services', 'resource-group': '', 'cluster-name': '', 'var-files': '', variables: '' });
+  });
+});
+
+// --- destroy-guard.sh ------------------------------------------------------------------------------
+
+const GUARD_SCRIPT = '.github/workflows/scripts/destroy-guard.sh';
+const DESTROY_WORKFLOWS = ['.github/workflows/destroy.yml', '.github/workflows/metaflow-destroy.yml'];
+
+describe('destroy-guard.sh', () => {
+  const guard = (env: Record<string, string>) => runBash(readRepoFile(GUARD_SCRIPT), { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false', ...env }, tempDir());
 
   it('lets a confirmed, unprotected environment through', () => {
     const run = guard({});
     expect(run.status, run.stdout).toBe(0);
     expect(run.stdout).toContain("Destroying 'dev' is confirmed");
+    expect(run.stdout).not.toContain('::error');
   });
 
   it.each([
     ['an empty confirm', { CONFIRM: '' }],
     ['a confirm that differs', { CONFIRM: 'prod' }],
     ['a confirm that differs only in case', { CONFIRM: 'Dev' }],
+    ['a confirm with surrounding spaces', { CONFIRM: ' dev ' }],
   ])('refuses %s', (_case, env) => {
     const run = guard(env);
     expect(run.status).toBe(1);
-    expect(run.stdout).toContain('::error title=Input confirm::confirm must be exactly');
+    expect(run.stdout).toContain("::error title=Input confirm::confirm must be exactly 'dev' to destroy it");
     expect(run.stdout).toContain('Nothing was destroyed.');
+  });
+
+  it('refuses an empty environment, even when confirm is empty too', () => {
+    const run = guard({ ENVIRONMENT: '', CONFIRM: '' });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=Input environment::environment is empty');
   });
 
   it.each(['prod', 'prod-eu', 'production'])('refuses the protected environment %s unless allowed', (environment) => {
     const refused = guard({ ENVIRONMENT: environment, CONFIRM: environment });
     expect(refused.status).toBe(1);
-    expect(refused.stdout).toContain(`'${environment}' matches the protected pattern 'prod*'`);
+    expect(refused.stdout).toContain(`::error title=Protected environment::'${environment}' matches the protected pattern 'prod*'`);
+    expect(refused.stdout).toContain('Nothing was destroyed.');
     const allowed = guard({ ENVIRONMENT: environment, CONFIRM: environment, ALLOW_PROTECTED: 'true' });
     expect(allowed.status, allowed.stdout).toBe(0);
     expect(allowed.stdout).toContain('::warning title=Protected environment::');
   });
 
-  it('reads several patterns, one per line or comma-separated', () => {
+  it('reads several patterns, one per line or comma-separated; only the literal true allows', () => {
     expect(guard({ ENVIRONMENT: 'qa', CONFIRM: 'qa', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(1);
     expect(guard({ ENVIRONMENT: 'shared-eu', CONFIRM: 'shared-eu', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(1);
     expect(guard({ ENVIRONMENT: 'staging', CONFIRM: 'staging', PROTECTED_ENVIRONMENTS: 'prod*, qa\nshared-*' }).status).toBe(0);
     expect(guard({ ENVIRONMENT: 'prod', CONFIRM: 'prod', PROTECTED_ENVIRONMENTS: '' }).status).toBe(0);
+    expect(guard({ ENVIRONMENT: 'prod', CONFIRM: 'prod', ALLOW_PROTECTED: 'yes' }).status).toBe(1);
+  });
+
+  it('runs under set -u with none of its variables set (a step that forgot env) and refuses', () => {
+    const run = runBash(readRepoFile(GUARD_SCRIPT), {}, tempDir());
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=Input environment::');
+  });
+});
+
+describe("the destroy workflows' guard job", () => {
+  interface GuardJob {
+    permissions?: Record<string, string>;
+    environment?: unknown;
+    steps: { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> }[];
+  }
+  const guardJob = (file: string) => (parseDocument(readRepoFile(file)).toJS() as { jobs: { guard: GuardJob } }).jobs.guard;
+
+  it.each(DESTROY_WORKFLOWS)('%s runs destroy-guard.sh from a checkout of only this release\'s scripts, before any Azure token can exist', (file) => {
+    const job = guardJob(file);
+    // No id-token (so no Azure token), no GitHub Environment (so no reviewer is asked yet).
+    expect(job.permissions).toEqual({ contents: 'read' });
+    expect(job.environment).toBeUndefined();
+    expect(job.steps).toHaveLength(2);
+    const [checkout, guard] = job.steps;
+    expect(checkout!.uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
+    expect(checkout!.with).toEqual({ repository: 'azure-bakery/azure-bakery-actions', ref: 'v1', path: '.azure-bakery-actions', 'persist-credentials': false, 'sparse-checkout': '.github/workflows/scripts\n' });
+    // release.yml pins this ref with the others: the guard of a release is that release's script.
+    expect(readRepoFile(file)).toMatch(/sparse-checkout: \|\n\s+\.github\/workflows\/scripts\n/);
+    expect(guard!.run).toBe(`bash .azure-bakery-actions/${GUARD_SCRIPT}`);
+    expect(guard!.env).toEqual({
+      ENVIRONMENT: '${{ inputs.environment }}',
+      CONFIRM: '${{ inputs.confirm }}',
+      PROTECTED_ENVIRONMENTS: '${{ inputs.protected-environments }}',
+      ALLOW_PROTECTED: '${{ inputs.allow-protected }}',
+    });
+    // The destroy job waits for the guard.
+    expect((parseDocument(readRepoFile(file)).toJS() as { jobs: { destroy: { needs: string } } }).jobs.destroy.needs).toBe('guard');
+  });
+
+  it('the checkout brings the script where the step runs it', () => {
+    const root = tempDir();
+    // What the sparse checkout puts in the workspace: .github/workflows/scripts of this release.
+    cpSync(path.join(REPO_ROOT, '.github/workflows/scripts'), path.join(root, '.azure-bakery-actions/.github/workflows/scripts'), { recursive: true });
+    for (const file of DESTROY_WORKFLOWS) {
+      const step = guardJob(file).steps[1]!;
+      const refused = runBash(step.run!, { ENVIRONMENT: 'dev', CONFIRM: 'dve', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false' }, root);
+      expect(refused.status, file).toBe(1);
+      expect(refused.stdout).toContain("::error title=Input confirm::confirm must be exactly 'dev' to destroy it; it is 'dve'. Nothing was destroyed.");
+      expect(runBash(step.run!, { ENVIRONMENT: 'dev', CONFIRM: 'dev', PROTECTED_ENVIRONMENTS: 'prod*', ALLOW_PROTECTED: 'false' }, root).status, file).toBe(0);
+    }
   });
 });
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Step of metaflow-deploy.yml and metaflow-destroy.yml: the Terraform variables of the Metaflow stack's
-# two root modules, metaflow/infra and metaflow/services (which reads infra's state).
+# Step of metaflow-deploy.yml and metaflow-destroy.yml, and of plan.yml and drift.yml with
+# infra-state-stack: the Terraform variables of the Metaflow stack's two root modules, metaflow/infra
+# and metaflow/services (which reads infra's state).
 #
 # Environment (set by the workflow step):
 #   INFRA_VARIABLES             name=value lines for metaflow/infra (resolve-stack.sh's variables output)
 #   SERVICES_VARIABLES          name=value lines for metaflow/services (resolve-stack.sh's variables output)
+#   SERVICES_VARIABLES_INPUT    the workflow input they came from, named in errors (default services-variables)
 #   INFRA_STATE_RESOURCE_GROUP, INFRA_STATE_STORAGE_ACCOUNT, INFRA_STATE_CONTAINER, INFRA_STATE_KEY
 #                               where metaflow/infra's state lives: setup-remote-state's outputs for it
 #   KUBELOGIN_VERSION           the kubelogin release the job installs
@@ -75,14 +77,15 @@ parse() {
   done <<<"${1}"
 }
 
+services_input=${SERVICES_VARIABLES_INPUT:-services-variables}
 services_lines=()
-parse "${SERVICES_VARIABLES:-}" services-variables
+parse "${SERVICES_VARIABLES:-}" "$services_input"
 services_names=("${names[@]}")
 services_values=("${values[@]}")
 for index in "${!services_names[@]}"; do
   name=${services_names[$index]}
   if [[ -n ${infra_state[$name]+set} || $name == kubelogin_login_mode ]]; then
-    fail "Input services-variables" "'${name}' is set by the workflow (from metaflow/infra's remote state, and the login mode that works with GitHub OIDC): remove it from services-variables."
+    fail "Input ${services_input}" "'${name}' is set by the workflow (from metaflow/infra's remote state, and the login mode that works with GitHub OIDC): remove it from ${services_input}."
   fi
   services_lines+=("${name}=${services_values[$index]}")
 done
@@ -118,7 +121,7 @@ add_export() {
 }
 parse "${INFRA_VARIABLES:-}" infra-variables
 for index in "${!names[@]}"; do add_export "${names[$index]}" "${values[$index]}" infra-variables; done
-for line in "${services_lines[@]}"; do add_export "${line%%=*}" "${line#*=}" services-variables; done
+for line in "${services_lines[@]}"; do add_export "${line%%=*}" "${line#*=}" "$services_input"; done
 
 {
   for name in "${export_lines[@]}"; do

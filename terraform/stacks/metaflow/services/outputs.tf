@@ -23,9 +23,13 @@ locals {
   }
 }
 
+# Sensitive: it names the service URLs and the datastore root, which stay out of plan output and logs
+# (deploy masks it). jsonencode keeps it one string, so the whole text is masked, not every short
+# value inside it ("azure", "service") wherever it appears in a log.
 output "metaflow_config" {
-  description = "Metaflow client configuration as JSON, ready to be written to ~/.metaflowconfig/config.json. It holds no secret: storage access goes through Entra ID."
+  description = "Metaflow client configuration as JSON, ready to be written to ~/.metaflowconfig/config.json (terraform output -raw metaflow_config). Sensitive: it names the service URLs and the datastore root; it holds no credential, since storage access goes through Entra ID."
   value       = jsonencode(local.metaflow_config)
+  sensitive   = true
 }
 
 output "metaflow_namespace" {
