@@ -162,4 +162,5 @@ resource "azurerm_role_assignment" "cluster_admin" {
   scope                = azurerm_kubernetes_cluster.this.id
   role_definition_name = "Azure Kubernetes Service RBAC Cluster Admin"
   principal_id         = each.value
+  principal_type       = var.cluster_admin_principal_type
 }

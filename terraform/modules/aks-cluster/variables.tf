@@ -113,3 +113,14 @@ variable "autoscaler_profile" {
     expander                   = string
   })
 }
+
+variable "cluster_admin_principal_type" {
+  description = "Principal type of every cluster_admin_principal_ids entry (ServicePrincipal, User or Group), sent with the role assignment so that conditions on the principal type can be evaluated."
+  type        = string
+  default     = "ServicePrincipal"
+
+  validation {
+    condition     = contains(["ServicePrincipal", "User", "Group"], var.cluster_admin_principal_type)
+    error_message = "cluster_admin_principal_type must be ServicePrincipal, User or Group."
+  }
+}

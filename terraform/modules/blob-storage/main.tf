@@ -43,4 +43,5 @@ resource "azurerm_role_assignment" "data_contributor" {
   scope                = azurerm_storage_account.this.id
   role_definition_name = "Storage Blob Data Contributor"
   principal_id         = each.value
+  principal_type       = var.data_contributor_principal_type
 }

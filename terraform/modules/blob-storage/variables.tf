@@ -46,3 +46,14 @@ variable "data_contributor_principal_ids" {
   type        = map(string)
   default     = {}
 }
+
+variable "data_contributor_principal_type" {
+  description = "Principal type of every data_contributor_principal_ids entry (ServicePrincipal, User or Group), sent with the role assignment so that conditions on the principal type can be evaluated."
+  type        = string
+  default     = "ServicePrincipal"
+
+  validation {
+    condition     = contains(["ServicePrincipal", "User", "Group"], var.data_contributor_principal_type)
+    error_message = "data_contributor_principal_type must be ServicePrincipal, User or Group."
+  }
+}

@@ -25,6 +25,7 @@ resource "azurerm_role_assignment" "this" {
   scope                = each.value.scope
   role_definition_name = each.value.role_definition_name
   principal_id         = azurerm_user_assigned_identity.this.principal_id
+  principal_type       = "ServicePrincipal"
   # A new identity may not have replicated through Entra ID yet; skipping the lookup avoids a race.
   skip_service_principal_aad_check = true
 }

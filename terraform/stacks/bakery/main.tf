@@ -40,9 +40,11 @@ module "cluster" {
   tags                     = local.tags
   kubernetes_version       = var.kubernetes_version
 
-  tenant_id                   = data.azurerm_client_config.current.tenant_id
-  admin_group_object_ids      = var.cluster_admin_group_object_ids
-  cluster_admin_principal_ids = local.deployer_object_ids
+  tenant_id              = data.azurerm_client_config.current.tenant_id
+  admin_group_object_ids = var.cluster_admin_group_object_ids
+
+  cluster_admin_principal_ids  = local.deployer_object_ids
+  cluster_admin_principal_type = var.deployer_principal_type
 
   log_analytics_workspace_name = local.names.log_analytics_workspace
   data_collection_rule_name    = local.names.data_collection_rule
@@ -90,6 +92,7 @@ resource "azurerm_role_assignment" "kubelet_acr_pull" {
   scope                            = azurerm_container_registry.bakery.id
   role_definition_name             = "AcrPull"
   principal_id                     = module.cluster.kubelet_identity_object_id
+  principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true
 }
 
@@ -99,6 +102,7 @@ resource "azurerm_role_assignment" "deployer_acr_push" {
   scope                = azurerm_container_registry.bakery.id
   role_definition_name = "AcrPush"
   principal_id         = each.value
+  principal_type       = var.deployer_principal_type
 }
 
 module "flow_storage" {
@@ -111,7 +115,8 @@ module "flow_storage" {
   replication_type    = var.storage_replication_type
   container_names     = [var.flow_storage_container_name, var.flow_cache_container_name]
 
-  data_contributor_principal_ids = { for object_id in local.deployer_object_ids : "deployer" => object_id }
+  data_contributor_principal_ids  = { for object_id in local.deployer_object_ids : "deployer" => object_id }
+  data_contributor_principal_type = var.deployer_principal_type
 }
 
 # The identity that flow pods and Dask workers run as: federated to the worker's service account

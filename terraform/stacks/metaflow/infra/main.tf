@@ -98,9 +98,11 @@ module "cluster" {
   kubernetes_version       = var.kubernetes_version
   vnet_subnet_id           = azurerm_subnet.nodes.id
 
-  tenant_id                   = data.azurerm_client_config.current.tenant_id
-  admin_group_object_ids      = var.cluster_admin_group_object_ids
-  cluster_admin_principal_ids = local.deployer_object_ids
+  tenant_id              = data.azurerm_client_config.current.tenant_id
+  admin_group_object_ids = var.cluster_admin_group_object_ids
+
+  cluster_admin_principal_ids  = local.deployer_object_ids
+  cluster_admin_principal_type = var.deployer_principal_type
 
   log_analytics_workspace_name = local.names.log_analytics_workspace
   data_collection_rule_name    = local.names.data_collection_rule
@@ -141,6 +143,7 @@ resource "azurerm_role_assignment" "cluster_network_contributor" {
   scope                            = azurerm_subnet.nodes.id
   role_definition_name             = "Network Contributor"
   principal_id                     = module.cluster.identity_principal_id
+  principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true
 }
 
@@ -159,7 +162,8 @@ module "datastore" {
   container_names     = [var.storage_container_name]
 
   # Users and workflows that run flows locally read and write the datastore with their own identity.
-  data_contributor_principal_ids = { for object_id in local.deployer_object_ids : "deployer" => object_id }
+  data_contributor_principal_ids  = { for object_id in local.deployer_object_ids : "deployer" => object_id }
+  data_contributor_principal_type = var.deployer_principal_type
 }
 
 # Replaces the original's service principal with a client secret: Metaflow steps, Argo workflow

@@ -275,3 +275,14 @@ variable "metaflow_service_account_name" {
     error_message = "metaflow_service_account_name must be a DNS subdomain: lowercase letters, digits, '-' and '.'."
   }
 }
+
+variable "deployer_principal_type" {
+  description = "Principal type of the deploy identity (ServicePrincipal for the workflows' managed identity or app registration; User when a person runs Terraform with grant_deployer_access). Sent with its role assignments so a condition that allows only service principals can be evaluated."
+  type        = string
+  default     = "ServicePrincipal"
+
+  validation {
+    condition     = contains(["ServicePrincipal", "User", "Group"], var.deployer_principal_type)
+    error_message = "deployer_principal_type must be ServicePrincipal, User or Group."
+  }
+}
