@@ -8,7 +8,7 @@ import { GuidedError } from '../lib/errors.js';
 import { registerSecret, scrub } from '../lib/mask.js';
 import { STATUS_INTERVAL_MS, withStatusLines } from '../lib/progress.js';
 import { HttpError, httpStatusOf, sleep, withHttpRetry } from '../lib/retry.js';
-import { listContextFiles, packContext } from './context.js';
+import { listContextFiles, packContext, terraformFilesWarning } from './context.js';
 import type { Inputs } from './inputs.js';
 
 /**
@@ -37,6 +37,8 @@ export async function buildWithAcrTask(inputs: Inputs, credential: TokenCredenti
 
   const archive = await core.group('Packing the build context', async () => {
     const { files, excludedCount, patterns } = await listContextFiles(inputs.context, [inputs.dockerfileInContext!, '.dockerignore']);
+    const terraformWarning = terraformFilesWarning(files);
+    if (terraformWarning) core.warning(terraformWarning);
     const packed = await packContext(inputs.context, files);
     core.info(`${files.length} files${patterns.length ? ` (${excludedCount} left out by .dockerignore)` : ''}, ${formatBytes(packed.length)} compressed.`);
     return packed;

@@ -90,3 +90,37 @@ export async function packContext(contextDir: string, files: readonly string[]):
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
+
+/**
+ * Terraform's working data among the files a build would send: `.terraform/` folders (provider
+ * binaries, modules, the backend's settings) and state files (every value, sensitive ones included, in
+ * clear text). Nothing an image needs, and a `COPY . .` would put them in it. Each `.terraform/` folder
+ * is named once, with a trailing slash.
+ */
+export function terraformWorkingFiles(files: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/');
+    const folder = parts.indexOf('.terraform');
+    if (folder >= 0) found.add(`${parts.slice(0, folder + 1).join('/')}/`);
+    else if (/\.tfstate(\.backup)?$/.test(file)) found.add(file);
+  }
+  return [...found].sort();
+}
+
+/**
+ * The warning for a context that holds Terraform's working data, or undefined when it holds none.
+ * build-image sends the context as Docker would (its .dockerignore decides, in both modes), so it
+ * warns rather than leaving files out on its own: the fix belongs in the caller's .dockerignore, or in
+ * the step that left the files there (deploy.yml removes its own before building).
+ */
+export function terraformFilesWarning(files: readonly string[]): string | undefined {
+  const found = terraformWorkingFiles(files);
+  if (found.length === 0) return undefined;
+  const shown = found.length > 5 ? `${found.slice(0, 5).join(', ')} and ${found.length - 5} more` : found.join(', ');
+  return (
+    `The build context holds Terraform's working files (${shown}): provider binaries, the backend's settings and, in a state file, ` +
+    'every value in clear text. They reach the registry with the context, and a `COPY . .` puts them in the image. ' +
+    'Add "**/.terraform" and "**/*.tfstate*" to the .dockerignore at the root of the context, or build from a directory without them.'
+  );
+}

@@ -6,6 +6,7 @@ import { ACR_TOKEN_USERNAME, createAcrTasksClient, exchangeAcrRefreshToken } fro
 import { GuidedError, errorMessage } from '../lib/errors.js';
 import { runnerTemp } from '../lib/runner-env.js';
 import type { BuildResult } from './acr-task.js';
+import { listContextFiles, terraformFilesWarning } from './context.js';
 import type { Inputs } from './inputs.js';
 
 /**
@@ -36,6 +37,10 @@ export async function buildWithDocker(inputs: Inputs, credential: TokenCredentia
     throw new GuidedError('mode "docker" needs the docker CLI, and none is on PATH', 'Use mode "acr-task" (no Docker needed), or run on a runner with Docker and add docker/setup-buildx-action before this step.');
   }
   const { exec } = await import('@actions/exec');
+  // docker sends the context itself (its .dockerignore applies); the files are listed the same way only
+  // to give mode acr-task's warning about Terraform's working files.
+  const terraformWarning = terraformFilesWarning((await listContextFiles(inputs.context)).files);
+  if (terraformWarning) core.warning(terraformWarning);
 
   const loginServer =
     inputs.registryLoginServer ??

@@ -1,5 +1,5 @@
 import { maskAzureCredentials, readAzureAuth, type AzureAuth } from '../lib/azure-auth.js';
-import { readClusterName, readEnvironment, readNamespace, readResourceGroup } from '../lib/common-inputs.js';
+import { readClusterName, readEnvironment, readNamespaceIfGiven, readResourceGroup } from '../lib/common-inputs.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readDuration } from '../lib/duration.js';
 import { rawInput, readBoolean, readList } from '../lib/inputs.js';
@@ -8,7 +8,8 @@ import { readMaxAttempts, readRootModuleInputs, type RootModuleInputs } from '..
 export interface AgentNamespace {
   resourceGroup: string;
   clusterName: string;
-  namespace: string;
+  /** Undefined when not given: then it is read from the root modules' state (./namespace-output.ts). */
+  namespace?: string;
   /** How long to wait for Kubernetes to finish deleting the namespace (its load balancers and volumes). */
   timeoutMs: number;
 }
@@ -56,7 +57,7 @@ export function checkDestroyGuards(environment: string): void {
 function readAgentNamespace(): AgentNamespace | undefined {
   const clusterName = readClusterName();
   const resourceGroup = readResourceGroup();
-  const namespace = readNamespace();
+  const namespace = readNamespaceIfGiven();
   const timeoutMs = readDuration('namespace-timeout', { default: '15m', min: '10s', max: '2h' });
   if (!clusterName && !resourceGroup) return undefined;
   if (!clusterName || !resourceGroup) {

@@ -4,10 +4,11 @@ import { createTokenCredential } from '../lib/azure-auth.js';
 import { escapeMarkdownText, inlineCode, markdownTable } from '../lib/markdown.js';
 import { appendJobSummary } from '../lib/summary.js';
 import { attemptsText, withTerraformRetries, type RetryDependencies } from '../lib/terraform-retry.js';
-import { initRootModule, resolveTerraformBinary } from '../lib/terraform.js';
+import { initRootModule, resolveTerraformBinary, type Terraform } from '../lib/terraform.js';
 import { vmSizeVariables } from '../lib/terraform-failures.js';
 import { readInputs, type Inputs } from './inputs.js';
 import type { NamespaceOutcome } from './namespace.js';
+import { NAMESPACE_OUTPUT_NAMES, chooseNamespace, type ModuleOutputs, type NamespaceChoice } from './namespace-output.js';
 import { destroyRemoteState, stateContainersOf } from './remote-state.js';
 
 /**
@@ -25,7 +26,7 @@ export interface DestroyDependencies extends RetryDependencies {
 }
 
 export interface DestroyReport {
-  namespace?: { name: string; cluster: string; outcome: NamespaceOutcome };
+  namespace?: { name: string; choice: NamespaceChoice; cluster: string; outcome: NamespaceOutcome };
   modules: { displayPath: string; outcome: string; attempts: number; retried: string[] }[];
   remoteState?: { resourceGroup: string; outcome: 'deleted' | 'absent'; statesChecked: number }[];
 }
@@ -43,24 +44,34 @@ export async function destroy(inputs: Inputs, dependencies: DestroyDependencies 
 
   let finished = false;
   try {
-    if (inputs.agent) {
-      const { agent } = inputs;
-      // The Kubernetes client (and its YAML parser) loads only when there is a namespace to remove.
-      const { removeAgentNamespace } = await import('./namespace.js');
-      const outcome = await core.group(`Removing namespace ${agent.namespace} from ${agent.clusterName}`, async () =>
-        removeAgentNamespace(agent, await azureCredential(), inputs.auth, { pollMs: dependencies.namespacePollMs, reportEveryMs: dependencies.namespaceReportEveryMs }),
-      );
-      const said = { deleted: 'deleted', absent: 'was already gone', 'no-cluster': `skipped: the cluster ${agent.clusterName} does not exist` }[outcome];
-      core.info(`Namespace ${agent.namespace}: ${said}.`);
-      report.namespace = { name: agent.namespace, cluster: agent.clusterName, outcome };
-    }
-
     const binary = await resolveTerraformBinary(inputs.terraform.binary, inputs.terraform.version, { releasesUrl: inputs.terraform.releasesUrl });
     // Reverse apply order: what runs on the infrastructure goes before the infrastructure.
     const modules = [...inputs.modules].reverse();
+    // Every root module is initialised before anything is removed: a backend that cannot be reached
+    // stops the teardown before the namespace goes, and the namespace can be read from the state.
+    const runners: Terraform[] = [];
+    for (const [index, module] of modules.entries()) {
+      core.info(`Root module ${index + 1} of ${modules.length}: initialising ${module.displayPath}`);
+      runners.push(await initRootModule({ binary, workingDirectory: module.workingDirectory, backendConfigFile: module.backendConfigFile, auth: inputs.auth }));
+    }
+
+    if (inputs.agent) {
+      const { agent } = inputs;
+      const choice: NamespaceChoice = agent.namespace ? { name: agent.namespace, source: 'the "namespace" input' } : await namespaceFromState(modules, runners);
+      core.info(`The agent's namespace is ${choice.name}, from ${choice.source}.`);
+      // The Kubernetes client (and its YAML parser) loads only when there is a namespace to remove.
+      const { removeAgentNamespace } = await import('./namespace.js');
+      const outcome = await core.group(`Removing namespace ${choice.name} from ${agent.clusterName}`, async () =>
+        removeAgentNamespace({ ...agent, namespace: choice.name }, await azureCredential(), inputs.auth, { pollMs: dependencies.namespacePollMs, reportEveryMs: dependencies.namespaceReportEveryMs }),
+      );
+      const said = { deleted: 'deleted', absent: 'was already gone', 'no-cluster': `skipped: the cluster ${agent.clusterName} does not exist` }[outcome];
+      core.info(`Namespace ${choice.name}: ${said}.`);
+      report.namespace = { name: choice.name, choice, cluster: agent.clusterName, outcome };
+    }
+
     for (const [index, module] of modules.entries()) {
       core.info(`Root module ${index + 1} of ${modules.length}: destroying ${module.displayPath}`);
-      const terraform = await initRootModule({ binary, workingDirectory: module.workingDirectory, backendConfigFile: module.backendConfigFile, auth: inputs.auth });
+      const terraform = runners[index]!;
       const sizeVariables = vmSizeVariables(module.workingDirectory);
       // Destroying again after a partial failure is safe: destroy works from the state, which holds
       // exactly what is left.
@@ -92,11 +103,28 @@ export async function destroy(inputs: Inputs, dependencies: DestroyDependencies 
   return report;
 }
 
+/** The namespace the stack's state names (`terraform output -json` of each root module, destroy order). */
+async function namespaceFromState(modules: Inputs['modules'], runners: Terraform[]): Promise<NamespaceChoice> {
+  const outputs: ModuleOutputs[] = [];
+  for (const [index, module] of modules.entries()) {
+    const read = { displayPath: module.displayPath, outputs: await runners[index]!.outputs() };
+    outputs.push(read);
+    // The first root module that names it decides; the others' outputs need not be read.
+    if (NAMESPACE_OUTPUT_NAMES.some((name) => name in read.outputs)) break;
+  }
+  const choice = chooseNamespace(outputs);
+  if (choice.warning) core.warning(choice.warning);
+  return choice;
+}
+
 async function writeDestroySummary(inputs: Inputs, report: DestroyReport, finished: boolean): Promise<void> {
   const rows: string[][] = [];
   if (report.namespace) {
     const said = { deleted: 'deleted', absent: 'already gone', 'no-cluster': 'skipped (no cluster)' }[report.namespace.outcome];
-    rows.push([`Namespace ${inlineCode(report.namespace.name)} on ${inlineCode(report.namespace.cluster)}`, said, '']);
+    const { choice } = report.namespace;
+    // The sources without a `from` are this file's own fixed words; a state's output and module are shown as code.
+    const source = choice.from ? `the output ${inlineCode(choice.from.output)} of ${inlineCode(choice.from.module)}` : choice.source;
+    rows.push([`Namespace ${inlineCode(report.namespace.name)} on ${inlineCode(report.namespace.cluster)} (from ${source})`, said, '']);
   }
   for (const module of report.modules) {
     rows.push([`Root module ${inlineCode(module.displayPath)}`, module.outcome, attemptsText(module.attempts, module.retried)]);

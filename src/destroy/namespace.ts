@@ -17,7 +17,7 @@ import type { AgentNamespace } from './inputs.js';
 
 export type NamespaceOutcome = 'deleted' | 'absent' | 'no-cluster';
 
-export async function removeAgentNamespace(agent: AgentNamespace, credential: TokenCredential, auth: AzureAuth, options: { pollMs?: number; reportEveryMs?: number } = {}): Promise<NamespaceOutcome> {
+export async function removeAgentNamespace(agent: AgentNamespace & { namespace: string }, credential: TokenCredential, auth: AzureAuth, options: { pollMs?: number; reportEveryMs?: number } = {}): Promise<NamespaceOutcome> {
   const { ContainerServiceClient } = await import('@azure/arm-containerservice');
   const clusters = new ContainerServiceClient(credential, auth.subscriptionId!, armClientOptions(auth));
   try {

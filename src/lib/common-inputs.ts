@@ -56,13 +56,19 @@ export function readClusterName(rule: { required?: boolean } = {}): string | und
 export const NAMESPACE_PATTERN = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DEFAULT_NAMESPACE = 'bakery';
 
+const NAMESPACE_RULE = {
+  pattern: NAMESPACE_PATTERN,
+  expected: 'a Kubernetes namespace name (lowercase letters, digits and -, at most 63, starting and ending alphanumeric)',
+  example: DEFAULT_NAMESPACE,
+};
+
 export function readNamespace(): string {
-  return readString('namespace', {
-    default: DEFAULT_NAMESPACE,
-    pattern: NAMESPACE_PATTERN,
-    expected: 'a Kubernetes namespace name (lowercase letters, digits and -, at most 63, starting and ending alphanumeric)',
-    example: DEFAULT_NAMESPACE,
-  });
+  return readString('namespace', { ...NAMESPACE_RULE, default: DEFAULT_NAMESPACE });
+}
+
+/** `namespace` without a default: undefined when empty, for an action that finds it elsewhere (destroy: the stack's output). */
+export function readNamespaceIfGiven(): string | undefined {
+  return readString('namespace', NAMESPACE_RULE);
 }
 
 /** Most Kubernetes object names, a service account's among them: an RFC 1123 subdomain. */
@@ -83,6 +89,7 @@ export const BLOB_CONTAINER_PATTERN = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 export function readBlobContainer(name: string, rule: { required: true; example: string }): string;
 export function readBlobContainer(name: string, rule: { default: string; example: string }): string;
+export function readBlobContainer(name: string, rule: { example: string }): string | undefined;
 export function readBlobContainer(name: string, rule: { required?: boolean; default?: string; example: string }): string | undefined {
   return readString(name, {
     ...rule,

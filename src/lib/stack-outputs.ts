@@ -36,6 +36,17 @@ export const STACK_OUTPUTS = {
 
 export type StackName = keyof typeof STACK_OUTPUTS;
 
+/**
+ * The output of each stack that names the Kubernetes namespace its workloads run in: the Prefect
+ * worker's and its flow runs' (bakery, what setup-agent is given), Metaflow's services and steps
+ * (metaflow/services). destroy reads it from the state to remove that namespace before Terraform
+ * destroys the cluster.
+ */
+export const NAMESPACE_OUTPUTS = {
+  bakery: 'worker_namespace',
+  'metaflow/services': 'metaflow_namespace',
+} as const satisfies Partial<{ [Stack in StackName]: (typeof STACK_OUTPUTS)[Stack][number] }>;
+
 /** Terraform output name → action output name (`cluster_name` → `cluster-name`). */
 export function toActionOutputName(terraformOutput: string): string {
   return terraformOutput.replace(/_/g, '-');

@@ -31,6 +31,8 @@ export interface PrefectInputs extends CommonInputs {
   /** Without a trailing slash; what the pod's pull step reaches with its workload identity. */
   blobEndpoint: string;
   container: string;
+  /** The container the flows cache their inputs and write their outputs in (deploy's flow-cache-container-name). */
+  cacheContainer?: string;
   /** Folder prefix in the container: code goes to `<prefix>/<flow>/<hash>/`. */
   codePrefix: string;
   parameters: Record<string, unknown>;
@@ -193,6 +195,7 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
   const namespace = readNamespace();
   const serviceAccount = readServiceAccount();
   const container = readBlobContainer('flow-storage-container', { required: true, example: 'flows' });
+  const cacheContainer = readBlobContainer('flow-cache-container', { example: 'flow-cache' });
   const codePrefix = readString('code-prefix', { default: 'flows', pattern: CODE_PREFIX, expected: 'a folder path of letters, digits, _ and -', example: 'flows' });
   const parameters = readJsonObject('parameters', 'Set "parameters" to a JSON object of the flow\'s parameters, e.g. {"dates": ["1981-09-01", "1981-09-02"]}.') ?? {};
   const cronExpression = readString('cron');
@@ -227,6 +230,7 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
     serviceAccount,
     blobEndpoint,
     container,
+    cacheContainer,
     codePrefix,
     parameters,
     cron: cronExpression ? { expression: cronExpression.trim().split(/\s+/).join(' '), timezone } : undefined,

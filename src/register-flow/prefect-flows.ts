@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import type { ContainerClient } from '@azure/storage-blob';
 import { createTokenCredential } from '../lib/azure-auth.js';
 import { explainAzureError } from '../lib/azure-errors.js';
+import { accountNameOfBlobEndpoint } from '../lib/connection-string.js';
 import { formatBytes } from '../lib/bytes.js';
 import { formatDuration } from '../lib/duration.js';
 import { ConfigurationError, GuidedError } from '../lib/errors.js';
@@ -64,6 +65,26 @@ function sourceOfRun(): string | undefined {
   return `${repo}@${sha.slice(0, 12)}${server && runId ? ` (${server}/${repo}/actions/runs/${runId})` : ''}`;
 }
 
+/**
+ * The platform's facts, given to every flow run as environment variables (the deployment's
+ * `job_variables.env`, which Prefect's Kubernetes worker sets on the flow-run container). A flow reads
+ * them as the defaults of its parameters, so a workflow that registers it needs no step outputs in
+ * `parameters` — which deploy.yml's caller could not write anyway. Names and meanings are documented in
+ * actions/register-flow/action.yml and examples/flows/README.md. Nothing secret: names and endpoints.
+ */
+export function platformEnvironment(inputs: PrefectInputs): Record<string, string> {
+  const account = accountNameOfBlobEndpoint(inputs.blobEndpoint);
+  return {
+    BAKERY_IMAGE: inputs.image,
+    BAKERY_NAMESPACE: inputs.namespace,
+    BAKERY_SERVICE_ACCOUNT: inputs.serviceAccount,
+    ...(account ? { BAKERY_FLOW_STORAGE_ACCOUNT: account } : {}),
+    BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: inputs.blobEndpoint,
+    BAKERY_FLOW_STORAGE_CONTAINER: inputs.container,
+    ...(inputs.cacheContainer ? { BAKERY_FLOW_CACHE_CONTAINER: inputs.cacheContainer } : {}),
+  };
+}
+
 /** The deployment body. Nothing secret goes in: the pod reaches storage with its workload identity. */
 export function deploymentBody(inputs: PrefectInputs, entry: FlowEntrypoint, flowId: string, folder: string, contentHash: string): DeploymentCreate {
   const source = sourceOfRun();
@@ -74,7 +95,7 @@ export function deploymentBody(inputs: PrefectInputs, entry: FlowEntrypoint, flo
     entrypoint: `${path.basename(entry.file)}:${entry.functionName}`,
     work_pool_name: inputs.workPool,
     pull_steps: [{ [PULL_STEP]: { container: inputs.container, folder, credentials: { account_url: inputs.blobEndpoint } } }],
-    job_variables: { image: inputs.image, namespace: inputs.namespace, service_account_name: inputs.serviceAccount },
+    job_variables: { image: inputs.image, namespace: inputs.namespace, service_account_name: inputs.serviceAccount, env: platformEnvironment(inputs) },
     parameters: inputs.parameters,
     // No parameter schema can be computed without importing the flow; Prefect then skips enforcement.
     enforce_parameter_schema: false,

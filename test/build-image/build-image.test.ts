@@ -77,6 +77,20 @@ describe('build-image, mode acr-task', () => {
     expect(run.exitCode).toBe(0);
     expect(acr.runEntries()[0]).toEqual(['.dockerignore', 'Dockerfile', 'cache/keep.txt', 'docs/guide.md', 'requirements.txt', 'src/flow.py']);
     expect(run.stdout).toContain('6 files (4 left out by .dockerignore)');
+    expect(run.stdout).not.toContain("Terraform's working files");
+  });
+
+  it("sends Terraform's working files as Docker would, but warns with the .dockerignore fix", async () => {
+    const withTerraform = makeWorkspace();
+    for (const [file, content] of Object.entries({ 'docker/bakery/infra/.terraform/terraform.tfstate': '{"version":3,"backend":{"type":"azurerm"}}\n', 'docker/bakery/infra/terraform.tfstate': '{"outputs":{}}\n' })) {
+      mkdirSync(path.dirname(path.join(withTerraform, file)), { recursive: true });
+      writeFileSync(path.join(withTerraform, file), content);
+    }
+    const builds = acr.scheduled.length;
+    const warned = await runBuild(withTerraform, {});
+    expect(warned.exitCode).toBe(0);
+    expect(acr.runEntries()[builds]).toEqual(expect.arrayContaining(['infra/.terraform/terraform.tfstate', 'infra/terraform.tfstate']));
+    expect(warned.stdout).toMatch(/^::warning::The build context holds Terraform's working files \(infra\/\.terraform\/, infra\/terraform\.tfstate\).*Add "\*\*\/\.terraform" and "\*\*\/\*\.tfstate\*" to the \.dockerignore/m);
   });
 
   it('schedules a DockerBuildRequest with the commit SHA and extra tags, the build args and the platform', () => {
@@ -210,6 +224,17 @@ describe('build-image, mode docker', () => {
     expect(calls[2]!.args).toEqual(['logout', acr.loginServer]);
     expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(run.outputs.image).toBe(`${acr.loginServer}/bakery/worker@${run.outputs.digest}`);
+    expect(run.stdout).not.toContain("Terraform's working files");
+  });
+
+  it("warns about Terraform's working files in the context as mode acr-task does", async () => {
+    const docker = installFakeDocker();
+    const workspace = makeWorkspace();
+    mkdirSync(path.join(workspace, 'docker/bakery/.terraform'), { recursive: true });
+    writeFileSync(path.join(workspace, 'docker/bakery/.terraform/terraform.tfstate'), '{"version":3}\n');
+    const run = await runBuild(workspace, { mode: 'docker', 'registry-login-server': acr.loginServer }, { PATH: `${docker.dir}${path.delimiter}${process.env.PATH}`, FAKE_DOCKER_LOG: docker.log });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^::warning::The build context holds Terraform's working files \(\.terraform\/\)/m);
   });
 
   it('says what to do when docker is not on PATH', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createExcluder, dockerignorePatterns, listContextFiles, packContext } from '../../src/build-image/context.js';
+import { createExcluder, dockerignorePatterns, listContextFiles, packContext, terraformFilesWarning, terraformWorkingFiles } from '../../src/build-image/context.js';
 import { parseDuration } from '../../src/lib/duration.js';
 import { RUN_AS_USER } from '../../src/setup-agent/manifests.js';
 import { REPO_ROOT } from '../support/run-dist.js';
@@ -43,6 +43,43 @@ describe('.dockerignore, with Docker\'s semantics', () => {
     const tar = gunzipSync(await packContext(dir, ['a/one.txt'])).toString('latin1');
     expect(tar).toContain('a/one.txt');
     expect(tar).not.toContain('two.txt');
+  });
+});
+
+describe("Terraform's working files in a build context", () => {
+  it('names each .terraform folder once, and state files and their backups, but not configuration or the lock file', () => {
+    expect(
+      terraformWorkingFiles([
+        'Dockerfile',
+        'infra/.terraform/terraform.tfstate',
+        'infra/.terraform/providers/registry.terraform.io/hashicorp/azurerm/4.14.0/linux_amd64/terraform-provider-azurerm_v4.14.0_x5',
+        'infra/.terraform.lock.hcl',
+        'infra/main.tf',
+        'infra/terraform.tfstate',
+        'infra/terraform.tfstate.backup',
+        'terraform/modules/net/main.tf',
+        '.terraform/environment',
+        'notes/tfstate.md',
+      ]),
+    ).toEqual(['.terraform/', 'infra/.terraform/', 'infra/terraform.tfstate', 'infra/terraform.tfstate.backup']);
+    expect(terraformFilesWarning(['Dockerfile', 'flows/flow.py', 'infra/main.tf'])).toBeUndefined();
+  });
+
+  it('warns with the .dockerignore lines that leave them out; with those lines the listing holds none', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ctx-tf-'));
+    const files = { Dockerfile: 'FROM python:3.12-slim\nCOPY . .\n', 'infra/main.tf': 'terraform {}\n', 'infra/.terraform/terraform.tfstate': '{"backend":{}}\n', 'infra/terraform.tfstate': '{"outputs":{}}\n' };
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      writeFileSync(path.join(dir, name), content);
+    }
+    const warning = terraformFilesWarning((await listContextFiles(dir)).files);
+    expect(warning).toContain("The build context holds Terraform's working files (infra/.terraform/, infra/terraform.tfstate)");
+    expect(warning).toContain('Add "**/.terraform" and "**/*.tfstate*" to the .dockerignore');
+    // The fix the warning gives works, with Docker's matching.
+    writeFileSync(path.join(dir, '.dockerignore'), '**/.terraform\n**/*.tfstate*\n');
+    const { files: listed } = await listContextFiles(dir);
+    expect(listed).toEqual(['.dockerignore', 'Dockerfile', 'infra/main.tf']);
+    expect(terraformFilesWarning(listed)).toBeUndefined();
   });
 });
 

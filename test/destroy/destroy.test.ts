@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -126,18 +126,33 @@ describe('destroy order and retries', () => {
 });
 
 describe('the agent namespace goes first', () => {
+  const admin = () => new KubernetesClient({ server: kube.url, caData: testTlsOptions().cert, bearerToken: async () => LOCAL_TOKEN });
+  const cluster = { 'cluster-name': 'bakery-dev-aks', 'resource-group': 'bakery-dev-rg' };
+  /** Where this case's Kubernetes requests start (the stand-in serves every case). */
+  let firstRequest = 0;
+  const deleted = (namespace: string) => kube.requests.slice(firstRequest).some((request) => request.method === 'DELETE' && request.path === `/api/v1/namespaces/${namespace}`);
+
+  /** The stack's state in the stand-in backend (FAKE_TF_STATE_DIR) under the module's backend-dev.hcl: what `output -json` reads after init. */
+  function stateWithOutputs(c: Case, stack: string, outputs: Record<string, string>): Record<string, string> {
+    const stateDir = path.join(c.workspace, '.remote-state');
+    const file = path.join(stateDir, 'devstoreaccount1', 'tfstate', stack, 'dev.tfstate');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ outputs: Object.fromEntries(Object.entries(outputs).map(([name, value]) => [name, { sensitive: false, type: 'string', value }])) }));
+    return { FAKE_TF_STATE_DIR: stateDir };
+  }
+
   beforeEach(async () => {
     // The agent's namespace with a LoadBalancer service in it, as setup-agent and a flow would leave it.
-    const admin = new KubernetesClient({ server: kube.url, caData: testTlsOptions().cert, bearerToken: async () => LOCAL_TOKEN });
-    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bakery' } });
-    await admin.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'dask-scheduler', namespace: 'bakery' }, spec: { type: 'LoadBalancer', ports: [{ port: 8786 }] } });
+    await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bakery' } });
+    await admin().apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'dask-scheduler', namespace: 'bakery' }, spec: { type: 'LoadBalancer', ports: [{ port: 8786 }] } });
+    firstRequest = kube.requests.length;
   });
 
   it('deletes the namespace and waits until Kubernetes has removed it, printing progress, before terraform destroy', async () => {
     const c = newCase();
-    const result = await runDestroy(c, { 'cluster-name': 'bakery-dev-aks', 'resource-group': 'bakery-dev-rg' });
+    const result = await runDestroy(c, { ...cluster, namespace: 'bakery' });
     expect(result.error).toBeUndefined();
-    expect(kube.requests.some((request) => request.method === 'DELETE' && request.path === '/api/v1/namespaces/bakery')).toBe(true);
+    expect(deleted('bakery')).toBe(true);
     expect(kube.object('v1', 'Namespace', 'bakery')).toBeUndefined();
     expect(kube.object('v1', 'Service', 'dask-scheduler', 'bakery')).toBeUndefined();
     expect(result.log).toMatch(/… namespace bakery still Terminating after \d+ s/);
@@ -145,12 +160,73 @@ describe('the agent namespace goes first', () => {
     const terraformDestroy = result.log.indexOf('destroy -input=false');
     expect(namespaceGone).toBeGreaterThan(-1);
     expect(terraformDestroy).toBeGreaterThan(namespaceGone);
-    expect(result.summary).toContain('| Namespace `bakery` on `bakery-dev-aks` | deleted |');
+    expect(result.summary).toContain('| Namespace `bakery` on `bakery-dev-aks` (from the "namespace" input) | deleted |');
+    // A namespace given is used as given: no state is read for it.
+    expect(c.terraform.calls().map((call) => call.command)).toEqual(['version', 'init', 'destroy']);
+  });
+
+  it("without a namespace, removes the one the stack's worker_namespace output names (read after init), not the default", async () => {
+    const c = newCase();
+    await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pangeo-forge' } });
+    const result = await runDestroy(c, cluster, stateWithOutputs(c, 'bakery', { worker_namespace: 'pangeo-forge', cluster_name: 'bakery-dev-aks' }));
+    expect(result.error).toBeUndefined();
+    expect(deleted('pangeo-forge')).toBe(true);
+    expect(kube.object('v1', 'Namespace', 'pangeo-forge')).toBeUndefined();
+    // setup-agent's default namespace is not this stack's agent: it stays.
+    expect(deleted('bakery')).toBe(false);
+    expect(kube.object('v1', 'Namespace', 'bakery')).toBeDefined();
+    const calls = c.terraform.calls();
+    expect(calls.map((call) => call.command)).toEqual(['version', 'init', 'output', 'destroy']);
+    expect(calls.find((call) => call.command === 'output')!.argv).toEqual(['output', '-json', '-no-color']);
+    expect(path.relative(c.workspace, calls.find((call) => call.command === 'output')!.cwd)).toBe(BAKERY);
+    expect(result.log).toContain(`The agent's namespace is pangeo-forge, from the worker_namespace output of ${BAKERY}.`);
+    expect(result.log.indexOf('Namespace pangeo-forge: deleted.')).toBeLessThan(result.log.indexOf('destroy -input=false'));
+    expect(result.log).not.toContain('::warning::');
+    expect(result.summary).toContain(`| Namespace \`pangeo-forge\` on \`bakery-dev-aks\` (from the output \`worker_namespace\` of \`${BAKERY}\`) | deleted |`);
+  });
+
+  it("reads Metaflow's metaflow_namespace from the services state, the first root module destroyed, and reads no other state", async () => {
+    const c = newCase();
+    await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'metaflow' } });
+    const result = await runDestroy(c, { ...cluster, 'working-directories': `${METAFLOW_INFRA}\n${METAFLOW_SERVICES}` }, stateWithOutputs(c, 'metaflow/services', { metaflow_namespace: 'metaflow' }));
+    expect(result.error).toBeUndefined();
+    expect(deleted('metaflow')).toBe(true);
+    expect(deleted('bakery')).toBe(false);
+    const calls = c.terraform.calls().filter((call) => call.command !== 'version');
+    expect(calls.map((call) => `${call.command} ${path.relative(c.workspace, call.cwd)}`)).toEqual([
+      `init ${METAFLOW_SERVICES}`,
+      `init ${METAFLOW_INFRA}`,
+      `output ${METAFLOW_SERVICES}`,
+      `destroy ${METAFLOW_SERVICES}`,
+      `destroy ${METAFLOW_INFRA}`,
+    ]);
+    expect(result.log).toContain(`The agent's namespace is metaflow, from the metaflow_namespace output of ${METAFLOW_SERVICES}.`);
+  });
+
+  it("falls back to setup-agent's default namespace, with a warning saying why and what to pass, when no state names one", async () => {
+    const c = newCase();
+    const result = await runDestroy(c, cluster);
+    expect(result.error).toBeUndefined();
+    expect(c.terraform.calls().map((call) => call.command)).toEqual(['version', 'init', 'output', 'destroy']);
+    expect(result.log).toContain(`::warning::No worker_namespace or metaflow_namespace output in the state of ${BAKERY} (a root module without it, or a state that is already empty): removing setup-agent's default namespace "bakery". Pass "namespace" if the agent runs in another one.`);
+    expect(deleted('bakery')).toBe(true);
+    expect(result.summary).toContain("| Namespace `bakery` on `bakery-dev-aks` (from setup-agent's default, as no state names it) | deleted |");
+  });
+
+  it('refuses an output that is not a namespace name, before removing or destroying anything', async () => {
+    const c = newCase();
+    const result = await runDestroy(c, cluster, stateWithOutputs(c, 'bakery', { worker_namespace: 'Bakery Workers' }));
+    expect(result.error).toBeInstanceOf(GuidedError);
+    expect((result.error as Error).message).toContain(`The worker_namespace output of ${BAKERY} is "Bakery Workers", which is not a Kubernetes namespace name`);
+    expect((result.error as GuidedError).guidance).toContain('Pass "namespace"');
+    expect(deleted('bakery')).toBe(false);
+    expect(destroyCalls(c)).toEqual([]);
+    expect(result.outputs.destroyed).toBe('false');
   });
 
   it('a cluster that no longer exists is skipped, and terraform destroy still runs', async () => {
     const c = newCase();
-    const result = await runDestroy(c, { 'cluster-name': 'gone-aks', 'resource-group': 'bakery-dev-rg' });
+    const result = await runDestroy(c, { 'cluster-name': 'gone-aks', 'resource-group': 'bakery-dev-rg', namespace: 'bakery' });
     expect(result.error).toBeUndefined();
     expect(result.log).toContain('Namespace bakery: skipped: the cluster gone-aks does not exist.');
     expect(destroyCalls(c)).toEqual([BAKERY]);

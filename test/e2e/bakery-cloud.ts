@@ -58,14 +58,14 @@ export const PLAN_FIXTURE = 'sensitive-values';
 /** The value Terraform's fixture marks sensitive (its output `test` and attribute `ami`). */
 export const FIXTURE_SENSITIVE_VALUE = 'boop';
 
-export const SMOKE_FLOW = `from prefect import flow, get_run_logger
+/**
+ * The stack's worker_namespace: not the actions' default (bakery), so that every step that must follow
+ * the stack's output (setup-agent, register-flow, destroy) shows it does.
+ */
+export const WORKER_NAMESPACE = 'pangeo-forge';
 
-
-@flow(name="bakery-smoke", log_prints=True)
-def smoke(message: str = "hello from the Bakery") -> str:
-    get_run_logger().info(message)
-    return message
-`;
+/** The repository's own smoke recipe (examples/flows/oisst), which the caller registers from flows/oisst/. */
+export const EXAMPLE_FLOW_DIR = path.join(REPO_ROOT, 'examples/flows/oisst');
 
 export interface BakeryCloud {
   azure: AzureStandIn;
@@ -110,9 +110,12 @@ export async function startBakeryCloud(environments: string[]): Promise<BakeryCl
 
   const terraform = installFakeTerraform();
   const planFixture = writePlanFixture(names, azurite, acr);
+  // The state lives in "the backend", shared by every job (machine) whose init names the same state
+  // blob: destroy.yml's job reads the outputs deploy.yml's apply job wrote.
+  const remoteState = mkdtempSync(path.join(tmpdir(), 'e2e-remote-state-'));
 
   const machine: RunnerMachine = {
-    env: { ...terraform.env, FAKE_TF_PLAN: planFixture, FAKE_TF_DESTROYED: '1' },
+    env: { ...terraform.env, FAKE_TF_PLAN: planFixture, FAKE_TF_DESTROYED: '1', FAKE_TF_STATE_DIR: remoteState },
     oidcEnv: Object.fromEntries(Object.entries(azure.authEnv('oidc')).filter(([key]) => !key.startsWith('INPUT_'))),
     cloudInputs: { 'arm-endpoint': azure.url, 'authority-host': azure.url },
     checkoutCaller: writeCallerRepository,
@@ -179,7 +182,7 @@ function writePlanFixture(names: ReturnType<typeof stackNames>, azurite: Azurite
     workload_identity_client_id: text(IDS.workloadIdentityClientId),
     log_analytics_workspace_id: text(`/subscriptions/${IDS.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${names.logAnalytics}`),
     oidc_issuer_url: text(`https://westeurope.oic.prod-aks.azure.com/${IDS.tenantId}/1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9/`),
-    worker_namespace: text('bakery'),
+    worker_namespace: text(WORKER_NAMESPACE),
     worker_service_account_name: text('bakery-worker'),
     flow_storage_primary_connection_string: text(azurite.connectionString, true),
   };
@@ -188,16 +191,23 @@ function writePlanFixture(names: ReturnType<typeof stackNames>, azurite: Azurite
   return file;
 }
 
-/** The caller's repository: the environments' var files, the flow image (the Bakery's Dockerfile) and a flow. */
-function writeCallerRepository(directory: string): void {
-  const files: Record<string, string> = {
+/** The caller's repository: the environments' var files, the flow image (the Bakery's Dockerfile) and the example flow. */
+function callerRepository(): Record<string, string> {
+  return {
     'environments/dev.tfvars': 'location = "westeurope"\nowner    = "data-platform-team"\n',
     'environments/staging.tfvars': 'location = "westeurope"\nowner    = "data-platform-team"\n',
     Dockerfile: readFileSync(path.join(REPO_ROOT, 'docker/bakery/Dockerfile'), 'utf8'),
     'requirements.txt': readFileSync(path.join(REPO_ROOT, 'docker/bakery/requirements.txt'), 'utf8'),
-    'flows/smoke/flow.py': SMOKE_FLOW,
+    'flows/oisst/flow.py': readFileSync(path.join(EXAMPLE_FLOW_DIR, 'flow.py'), 'utf8'),
+    'flows/oisst/requirements.txt': readFileSync(path.join(EXAMPLE_FLOW_DIR, 'requirements.txt'), 'utf8'),
   };
-  for (const [name, content] of Object.entries(files)) {
+}
+
+/** The files of the caller's checkout, sorted: all a build with image-context '.' may send. */
+export const CALLER_FILES = Object.keys(callerRepository()).sort();
+
+function writeCallerRepository(directory: string): void {
+  for (const [name, content] of Object.entries(callerRepository())) {
     mkdirSync(path.dirname(path.join(directory, name)), { recursive: true });
     writeFileSync(path.join(directory, name), content);
   }

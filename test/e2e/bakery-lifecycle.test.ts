@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { FIXTURE_SENSITIVE_VALUE, IDENTIFIER, IDS, SECRETS, startBakeryCloud, stackNames, type BakeryCloud } from './bakery-cloud.js';
+import { CALLER_FILES, EXAMPLE_FLOW_DIR, FIXTURE_SENSITIVE_VALUE, IDENTIFIER, IDS, SECRETS, WORKER_NAMESPACE, startBakeryCloud, stackNames, type BakeryCloud } from './bakery-cloud.js';
 import { runWorkflow, type WorkflowRecord } from './workflow-runner.js';
 
 /**
@@ -22,8 +22,10 @@ const DEPLOY_INPUTS = {
   environment: 'dev',
   identifier: IDENTIFIER,
   region: 'westeurope',
-  flows: 'flows/smoke/flow.py:smoke',
-  'flow-parameters': '{"message": "deployed by the e2e test"}',
+  // The repository's own smoke recipe, registered as its README shows: only the days to fetch as
+  // parameters; where to write and which image the Dask workers run come from the platform.
+  flows: 'flows/oisst/flow.py:noaa_oisst',
+  'flow-parameters': '{"start": "1981-09-01", "end": "1981-09-01"}',
   'smoke-run': true,
 };
 const DESTROY_INPUTS = { environment: 'dev', confirm: 'dev', identifier: IDENTIFIER };
@@ -95,8 +97,8 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
   beforeAll(async () => {
     deploy = await runWorkflow('deploy.yml', cloud.caller(DEPLOY_INPUTS, COMMIT), cloud.machine);
     afterDeploy = {
-      worker: cloud.kube.object<IDeployment>('apps/v1', 'Deployment', 'prefect-worker', 'bakery'),
-      serviceAccount: cloud.kube.object<IServiceAccount>('v1', 'ServiceAccount', 'bakery-worker', 'bakery'),
+      worker: cloud.kube.object<IDeployment>('apps/v1', 'Deployment', 'prefect-worker', WORKER_NAMESPACE),
+      serviceAccount: cloud.kube.object<IServiceAccount>('v1', 'ServiceAccount', 'bakery-worker', WORKER_NAMESPACE),
       terraformCalls: cloud.terraform.calls().length,
     };
     destroy = await runWorkflow('destroy.yml', cloud.caller(DESTROY_INPUTS, COMMIT), cloud.machine);
@@ -117,13 +119,14 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
         'apply/stack: success',
         'apply/state: success',
         'apply/deploy: success',
+        'apply/build-context: success',
         'apply/image: success',
         'apply/agent: success',
         'apply/flows: success',
       ]);
       for (const step of deploy.steps().filter((candidate) => candidate.kind !== 'checkout')) {
         expect(step.exitCode, `${step.job}/${step.id}: ${step.stdout.slice(-2000)}`).toBe(0);
-        expect(step.stdout, `${step.job}/${step.id}`).not.toMatch(/^::error/m);
+        expect(step.stdout, `${step.job}/${step.id}`).not.toMatch(/^::(error|warning)/m);
       }
       expect(cloud.prefect.problems).toEqual([]);
       // No job output was dropped by the runner for holding a masked value.
@@ -200,19 +203,24 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
       expect(deploy.step('apply', 'image').inputs).toMatchObject({ 'registry-name': DEV.registry, 'registry-login-server': cloud.acr.loginServer, 'resource-group': DEV.resourceGroup, 'image-name': 'bakery-flows', tags: 'dev' });
       expect(cloud.acr.scheduled).toHaveLength(1);
       expect(cloud.acr.scheduled[0]!.imageNames).toEqual([`bakery-flows:${COMMIT}`, 'bakery-flows:dev']);
-      expect(cloud.acr.runEntries()[0]).toEqual(expect.arrayContaining(['Dockerfile', 'requirements.txt', 'flows/smoke/flow.py']));
+      expect(cloud.acr.runEntries()[0]).toEqual(expect.arrayContaining(['Dockerfile', 'requirements.txt', 'flows/oisst/flow.py']));
     });
 
-    // A wiring bug this test found (reported, not fixed here: the fix is not a one-line change). The apply
-    // job checks this repository out INSIDE the workspace (.github/workflows/deploy.yml:268, path:
-    // .azure-bakery-actions) and builds the image from `context: ${{ inputs.image-context }}` (line 326),
-    // default '.': ACR receives the bundled stacks, the backend config and Terraform's .terraform
-    // directory as build context, and a Dockerfile with `COPY . .` puts them into the flow image. It
-    // starts failing (it.fails) once that is fixed: then make it a plain `it`.
-    it.fails("sends ACR the caller's files as build context, not the bundled stack checkout and Terraform's working files", () => {
+    // The apply job checks this release out inside the workspace (.azure-bakery-actions: the bundled
+    // stack, where setup-remote-state writes the backend file and terraform init its .terraform folder)
+    // and builds with image-context '.': the step before the build removes them, so ACR gets exactly
+    // the caller's checkout, as `docker build .` in a fresh clone would send it.
+    it("sends ACR the caller's files as build context, not the bundled stack checkout and Terraform's working files", () => {
       const entries = cloud.acr.runEntries()[0]!;
-      expect(entries).toContain('Dockerfile');
-      expect(entries.filter((entry) => entry.startsWith('.azure-bakery-actions/'))).toEqual([]);
+      expect([...entries].sort()).toEqual(CALLER_FILES);
+      // They were there until the step removed them: the apply ran in the bundled stack and wrote its files.
+      const apply = cloud.terraform.calls().find((call) => call.command === 'apply')!;
+      expect(path.relative(deploy.jobs.apply!.workspace, apply.cwd)).toBe('.azure-bakery-actions/terraform/stacks/bakery');
+      expect(deploy.step('apply', 'state').outputs['backend-config-file']).toBe(path.join(apply.cwd, 'backend-dev.hcl'));
+      expect(deploy.step('apply', 'build-context').stdout).toContain("Removed this release's checkout and Terraform's working files of .azure-bakery-actions/terraform/stacks/bakery");
+      expect(existsSync(path.join(deploy.jobs.apply!.workspace, '.azure-bakery-actions'))).toBe(false);
+      // With nothing of Terraform's left in the context, build-image has nothing to warn about.
+      expect(deploy.step('apply', 'image').stdout).not.toContain("Terraform's working files");
     });
 
     it('runs the worker and the flows from the image build-image pushed, pinned by its digest', () => {
@@ -235,14 +243,18 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
     it("registers the flow on setup-agent's pool, namespace and service account, with its code in deploy's flow storage, and its smoke run completes", async () => {
       const agent = deploy.step('apply', 'agent').outputs;
       const flows = deploy.step('apply', 'flows');
+      expect(agent.namespace).toBe(WORKER_NAMESPACE);
       expect(flows.inputs).toMatchObject({ 'work-pool': agent['work-pool'], namespace: agent.namespace, 'service-account': agent['service-account'], 'flow-storage-container': 'flow-storage', run: 'true' });
       expect(cloud.prefect.workPools.get(agent['work-pool']!)?.type).toBe('kubernetes');
       const deployment = cloud.prefect.deployments.get(flows.outputs['deployment-id']!)!;
       expect(deployment).toMatchObject({
+        name: 'bakery',
+        entrypoint: 'flow.py:noaa_oisst',
         work_pool_name: 'bakery',
-        job_variables: { namespace: 'bakery', service_account_name: 'bakery-worker' },
-        parameters: { message: 'deployed by the e2e test' },
+        job_variables: { namespace: WORKER_NAMESPACE, service_account_name: 'bakery-worker' },
+        parameters: { start: '1981-09-01', end: '1981-09-01' },
       });
+      expect(cloud.prefect.flows.get(deployment.flow_id as string)?.name).toBe('noaa-oisst');
       expect(JSON.stringify(deployment.pull_steps)).toContain(cloud.azurite.blobEndpoint);
 
       const folder = flows.outputs['code-folder']!;
@@ -250,12 +262,37 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
       const blobs: string[] = [];
       for await (const blob of code.listBlobsFlat({ prefix: `${folder}/` })) blobs.push(blob.name);
       expect(blobs).toContain(`${folder}/flow.py`);
+      expect(blobs).toContain(`${folder}/requirements.txt`);
 
       const run = cloud.prefect.flowRuns.get(flows.outputs['flow-run-id']!);
       expect((run?.run.state as { type?: string } | undefined)?.type).toBe('COMPLETED');
       expect(visible(flows.stdout)).toMatch(/RUNNING → COMPLETED/);
       expect(deploy.outputs).toMatchObject({ 'deployment-id': flows.outputs['deployment-id'], 'flow-run-id': flows.outputs['flow-run-id'], 'work-pool': 'bakery' });
       expect(deploy.jobs.apply!.environment).toEqual({ name: 'dev', url: flows.outputs['deployment-url'] });
+    });
+
+    it("gives the flow run the platform's facts from deploy's and build-image's outputs as job_variables.env: every one the example flow reads", () => {
+      const outputs = deploy.step('apply', 'deploy').outputs;
+      const flows = deploy.step('apply', 'flows');
+      // deploy.yml wires the cache container from deploy's output; the caller passed none of this.
+      expect(flows.inputs['flow-cache-container']).toBe(outputs['flow-cache-container-name']);
+      expect(DEPLOY_INPUTS['flow-parameters']).not.toMatch(/cache|image|namespace|account/);
+      const deployment = cloud.prefect.deployments.get(flows.outputs['deployment-id']!)!;
+      const env = (deployment.job_variables as { env?: Record<string, string> }).env;
+      expect(env).toEqual({
+        BAKERY_IMAGE: deploy.step('apply', 'image').outputs.image,
+        BAKERY_NAMESPACE: WORKER_NAMESPACE,
+        BAKERY_SERVICE_ACCOUNT: outputs['worker-service-account-name'],
+        BAKERY_FLOW_STORAGE_ACCOUNT: outputs['flow-storage-account-name'],
+        BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: outputs['flow-storage-blob-endpoint']!.replace(/\/+$/, ''),
+        BAKERY_FLOW_STORAGE_CONTAINER: outputs['flow-storage-container-name'],
+        BAKERY_FLOW_CACHE_CONTAINER: outputs['flow-cache-container-name'],
+      });
+      expect(env!.BAKERY_FLOW_CACHE_CONTAINER).toBe('flow-cache');
+      // What examples/flows/oisst/flow.py falls back to when a parameter is not given: all of it is there.
+      const read = [...readFileSync(path.join(EXAMPLE_FLOW_DIR, 'flow.py'), 'utf8').matchAll(/platform_fact\("\w+", \w+, "(BAKERY_[A-Z_]+)"\)/g)].map((match) => match[1]!);
+      expect(read.sort()).toEqual(['BAKERY_FLOW_CACHE_CONTAINER', 'BAKERY_FLOW_STORAGE_ACCOUNT', 'BAKERY_IMAGE', 'BAKERY_NAMESPACE']);
+      for (const name of read) expect(env![name], name).toBeTruthy();
     });
 
     it('shows no secret in any log, output or summary; sensitive Terraform outputs reach only their own (masked) deploy output', () => {
@@ -284,18 +321,25 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
       expect(destroy.outputs).toEqual({ destroyed: 'true' });
     });
 
-    it("removes the worker's namespace from the cluster deploy set it up on, then runs terraform destroy", () => {
+    it("removes the worker's namespace — the stack's worker_namespace, read from the state — from the cluster deploy set it up on, then runs terraform destroy", () => {
       const step = destroy.step('destroy', 'destroy');
       expect(step.inputs).toMatchObject({ 'resource-group': deploy.step('apply', 'deploy').outputs['resource-group-name'], 'cluster-name': deploy.step('apply', 'deploy').outputs['cluster-name'] });
-      expect(cloud.kube.requests.some((request) => request.method === 'DELETE' && request.path === '/api/v1/namespaces/bakery')).toBe(true);
-      expect(cloud.kube.object('v1', 'Namespace', 'bakery')).toBeUndefined();
+      // destroy.yml names no namespace: the action reads the one deploy.yml gave setup-agent.
+      expect(step.inputs.namespace).toBe('');
+      expect(afterDeploy.worker).toBeDefined();
+      expect(cloud.kube.requests.some((request) => request.method === 'DELETE' && request.path === `/api/v1/namespaces/${WORKER_NAMESPACE}`)).toBe(true);
+      expect(cloud.kube.requests.some((request) => request.method === 'DELETE' && request.path === '/api/v1/namespaces/bakery')).toBe(false);
+      expect(cloud.kube.object('v1', 'Namespace', WORKER_NAMESPACE)).toBeUndefined();
       const log = visible(step.stdout);
-      expect(log.indexOf('Namespace bakery: deleted.')).toBeGreaterThan(-1);
-      expect(log.indexOf('Namespace bakery: deleted.')).toBeLessThan(log.indexOf('Destroy complete! Resources: 1 destroyed.'));
+      expect(log).toContain(`The agent's namespace is ${WORKER_NAMESPACE}, from the worker_namespace output of .azure-bakery-actions/terraform/stacks/bakery.`);
+      expect(log.indexOf(`Namespace ${WORKER_NAMESPACE}: deleted.`)).toBeGreaterThan(-1);
+      expect(log.indexOf(`Namespace ${WORKER_NAMESPACE}: deleted.`)).toBeLessThan(log.indexOf('Destroy complete! Resources: 1 destroyed.'));
 
       const calls = cloud.terraform.calls().slice(afterDeploy.terraformCalls);
       const stackDirectory = path.join(destroy.jobs.destroy!.workspace, '.azure-bakery-actions/terraform/stacks/bakery');
-      expect(calls.map((call) => call.command).filter((command) => command !== 'version')).toEqual(['init', 'destroy']);
+      expect(calls.map((call) => call.command).filter((command) => command !== 'version')).toEqual(['init', 'output', 'destroy']);
+      // In the destroy job's own checkout, against the state the apply job wrote (the same backend blob).
+      expect(calls.find((call) => call.command === 'output')!.cwd).toBe(stackDirectory);
       const init = calls.find((call) => call.command === 'init')!;
       expect(init.argv).toContain(`-backend-config=${destroy.step('destroy', 'state').outputs['backend-config-file']}`);
       const destroyCall = calls.find((call) => call.command === 'destroy')!;
@@ -322,13 +366,14 @@ describe('deploy.yml with a prebuilt image and no flows: the build and the regis
       'apply/stack: success',
       'apply/state: success',
       'apply/deploy: success',
+      'apply/build-context: skipped',
       'apply/image: skipped',
       'apply/agent: success',
       'apply/flows: skipped',
     ]);
     // `steps.image.outputs.image || inputs.image`: the skipped build gives '', so the given image runs.
     expect(run.step('apply', 'agent').inputs.image).toBe(image);
-    expect(cloud.kube.object<IDeployment>('apps/v1', 'Deployment', 'prefect-worker', 'bakery')?.spec?.template.spec?.containers[0]?.image).toBe(image);
+    expect(cloud.kube.object<IDeployment>('apps/v1', 'Deployment', 'prefect-worker', WORKER_NAMESPACE)?.spec?.template.spec?.containers[0]?.image).toBe(image);
     expect(cloud.acr.scheduled.length).toBe(builds);
     expect(cloud.prefect.deployments.size).toBe(deployments);
     expect(run.outputs).toMatchObject({ image, 'work-pool': 'bakery', 'deployment-id': '', 'flow-run-id': '' });
@@ -379,6 +424,7 @@ describe('a deploy that must stop', () => {
       'apply/stack: success',
       'apply/state: success',
       'apply/deploy: failure',
+      'apply/build-context: skipped',
       'apply/image: skipped',
       'apply/agent: skipped',
       'apply/flows: skipped',

@@ -5,6 +5,7 @@ import {
   readCommit,
   readEnvironment,
   readNamespace,
+  readNamespaceIfGiven,
   readResourceGroup,
   readServiceAccount,
 } from '../../src/lib/common-inputs.js';
@@ -56,6 +57,12 @@ describe('Kubernetes names', () => {
   it('namespace: an RFC 1123 label, default bakery', () => {
     expect(accepted({ namespace: '' }, readNamespace)).toBe('bakery');
     for (const value of ['Bakery', 'bakery.dev', 'x'.repeat(64), '-bakery']) expect(refusal({ namespace: value }, readNamespace).input, value).toBe('namespace');
+  });
+
+  it('namespace without a default (destroy finds it in the state): undefined when empty, the same rule otherwise', () => {
+    expect(accepted({ namespace: '' }, readNamespaceIfGiven)).toBeUndefined();
+    expect(accepted({ namespace: 'pangeo-forge' }, readNamespaceIfGiven)).toBe('pangeo-forge');
+    for (const value of ['Bakery', 'bakery.dev', 'x'.repeat(64), '-bakery']) expect(refusal({ namespace: value }, readNamespaceIfGiven).input, value).toBe('namespace');
   });
 
   it('service-account: an RFC 1123 subdomain, default bakery-worker', () => {

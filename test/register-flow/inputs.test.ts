@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../src/lib/errors.js';
 import { resetSecretsForTesting, scrub } from '../../src/lib/mask.js';
 import { findFlowFunctions, resolveMetaflowFlows, resolvePrefectFlows } from '../../src/register-flow/entrypoints.js';
 import { checkCron, readInputs } from '../../src/register-flow/inputs.js';
+import { platformEnvironment } from '../../src/register-flow/prefect-flows.js';
 import { configurationErrorOf, readWith } from '../support/action-inputs.js';
 import { OISST_FLOW, makeWorkspace } from './helpers.js';
 
@@ -56,6 +57,7 @@ describe('readInputs', () => {
     [{ 'work-pool': '' }, 'work-pool', 'is required'],
     [{ image: 'Not An Image' }, 'image', 'is not an image reference'],
     [{ 'flow-storage-container': 'Flows_Container' }, 'flow-storage-container', 'is not a blob container name'],
+    [{ 'flow-cache-container': 'flow--cache' }, 'flow-cache-container', 'is not a blob container name'],
     [{ 'flow-storage-blob-endpoint': 'http://bakeryflows.blob.core.windows.net' }, 'flow-storage-blob-endpoint', 'plain http://'],
     [{ namespace: 'Bakery' }, 'namespace', 'is not a Kubernetes namespace name'],
     [{ parameters: '["a"]' }, 'parameters', 'is JSON array, not an object'],
@@ -75,6 +77,27 @@ describe('readInputs', () => {
     const error = configurationError({ ...PREFECT, ...override });
     expect(error.input).toBe(input);
     expect(error.message).toContain(problem);
+  });
+
+  it("gives flow runs the platform's facts as job_variables.env, the cache container only when given", () => {
+    const inputs = read({ ...PREFECT, namespace: 'pangeo', 'service-account': 'pangeo-worker', 'flow-cache-container': 'flow-cache' });
+    if (inputs.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
+    expect(platformEnvironment(inputs)).toEqual({
+      BAKERY_IMAGE: 'bakeryacr.azurecr.io/bakery-flows:1.0',
+      BAKERY_NAMESPACE: 'pangeo',
+      BAKERY_SERVICE_ACCOUNT: 'pangeo-worker',
+      BAKERY_FLOW_STORAGE_ACCOUNT: 'bakeryflows',
+      BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: 'https://bakeryflows.blob.core.windows.net',
+      BAKERY_FLOW_STORAGE_CONTAINER: 'flows',
+      BAKERY_FLOW_CACHE_CONTAINER: 'flow-cache',
+    });
+    const withoutCache = read(PREFECT);
+    if (withoutCache.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
+    expect(Object.keys(platformEnvironment(withoutCache))).not.toContain('BAKERY_FLOW_CACHE_CONTAINER');
+    // A sovereign cloud's endpoint names its account the same way.
+    const usGov = read({ ...PREFECT, 'flow-storage-blob-endpoint': 'https://bakeryflowsgov.blob.core.usgovcloudapi.net/' });
+    if (usGov.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
+    expect(platformEnvironment(usGov)).toMatchObject({ BAKERY_FLOW_STORAGE_ACCOUNT: 'bakeryflowsgov', BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: 'https://bakeryflowsgov.blob.core.usgovcloudapi.net' });
   });
 
   it('accepts cron steps, lists, ranges and names within range', () => {

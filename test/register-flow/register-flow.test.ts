@@ -82,7 +82,10 @@ async function blobNames(prefix = ''): Promise<string[]> {
 describe('register-flow with Prefect', () => {
   it('uploads the flow directory under its content hash and upserts the flow and a deployment whose pull step uses the pod identity', async () => {
     const workspace = oisstWorkspace();
-    const result = await runInProcess(inputs(workspace, { tags: 'bakery, smoke', cron: '0 6 * * *', timezone: 'Europe/Amsterdam', parameters: '{"start": "1981-09-01", "end": "1981-09-02"}' }), azure.authEnv('oidc'));
+    const result = await runInProcess(
+      inputs(workspace, { tags: 'bakery, smoke', cron: '0 6 * * *', timezone: 'Europe/Amsterdam', parameters: '{"start": "1981-09-01", "end": "1981-09-02"}', 'flow-cache-container': 'flow-cache' }),
+      azure.authEnv('oidc'),
+    );
     expect(result.error).toBeUndefined();
 
     // Uploaded with a token the Entra stand-in issued for Storage against a GitHub OIDC assertion.
@@ -105,7 +108,21 @@ describe('register-flow with Prefect', () => {
       entrypoint: 'flow.py:noaa_oisst',
       work_pool_name: 'bakery',
       pull_steps: [{ [PULL_STEP]: { container: containerName, folder, credentials: { account_url: azurite.blobEndpoint } } }],
-      job_variables: { image: IMAGE, namespace: 'bakery', service_account_name: 'bakery-worker' },
+      job_variables: {
+        image: IMAGE,
+        namespace: 'bakery',
+        service_account_name: 'bakery-worker',
+        // The platform's facts for the flow's parameter defaults; Prefect's schema takes job_variables as a free-form object.
+        env: {
+          BAKERY_IMAGE: IMAGE,
+          BAKERY_NAMESPACE: 'bakery',
+          BAKERY_SERVICE_ACCOUNT: 'bakery-worker',
+          BAKERY_FLOW_STORAGE_ACCOUNT: 'devstoreaccount1',
+          BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: azurite.blobEndpoint,
+          BAKERY_FLOW_STORAGE_CONTAINER: containerName,
+          BAKERY_FLOW_CACHE_CONTAINER: 'flow-cache',
+        },
+      },
       parameters: { start: '1981-09-01', end: '1981-09-02' },
       tags: ['bakery', 'smoke'],
       schedules: [{ schedule: { cron: '0 6 * * *', timezone: 'Europe/Amsterdam', day_or: true }, active: true }],

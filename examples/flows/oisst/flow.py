@@ -11,11 +11,16 @@ Azure Bakery ran with Prefect 1 and a Dask KubeCluster):
 - the flow-run pod combines the days and writes Zarr with adlfs, authenticated by the pod's workload
   identity (DefaultAzureCredential): no storage key or connection string anywhere.
 
-Run by register-flow's smoke run: deploy ``flow.py:noaa_oisst`` with ``parameters`` naming the cache
-account, container and the Dask image (see README.md).
+Run by register-flow's smoke run: register ``flow.py:noaa_oisst``; it needs no parameters on the
+Bakery. Where to write, which image the Dask workers run and in which namespace are the platform's
+facts, which register-flow gives every flow run as environment variables (BAKERY_FLOW_STORAGE_ACCOUNT,
+BAKERY_FLOW_CACHE_CONTAINER, BAKERY_IMAGE, BAKERY_NAMESPACE; see README.md): the parameters default to
+them and, when given, win over them.
 """
 
 from __future__ import annotations
+
+import os
 
 import fsspec
 import pandas as pd
@@ -67,25 +72,45 @@ def write_zarr(dataset: xr.Dataset, account_name: str, container: str, store: st
     return f"abfs://{target}"
 
 
+def platform_fact(parameter: str, given: str | None, variable: str) -> str:
+    """The parameter as given, else the platform's fact that register-flow put in the run's environment."""
+    if given:
+        return given
+    fact = os.environ.get(variable)
+    if not fact:
+        raise ValueError(
+            f"{parameter} was not given and the flow run has no {variable}: register the flow with "
+            f"register-flow (it sets {variable} from the Bakery's deploy outputs), or pass {parameter}."
+        )
+    return fact
+
+
 @flow(name="noaa-oisst", log_prints=True)
 def noaa_oisst(
-    cache_account: str,
-    dask_image: str,
-    cache_container: str = "flow-cache",
     start: str = "1981-09-01",
     end: str = "1981-09-02",
-    namespace: str = "bakery",
+    cache_account: str | None = None,
+    cache_container: str | None = None,
+    dask_image: str | None = None,
+    namespace: str | None = None,
     workers: int = 2,
     store: str = "noaa-oisst-avhrr-v02r01.zarr",
 ) -> str:
-    """Fetch OISST days ``start``..``end`` and write them as one Zarr store in the cache container."""
+    """Fetch OISST days ``start``..``end`` and write them as one Zarr store in the cache container.
+
+    ``cache_account``, ``cache_container``, ``dask_image`` and ``namespace`` default to the Bakery's
+    BAKERY_FLOW_STORAGE_ACCOUNT, BAKERY_FLOW_CACHE_CONTAINER, BAKERY_IMAGE and BAKERY_NAMESPACE.
+    """
+    cache_account = platform_fact("cache_account", cache_account, "BAKERY_FLOW_STORAGE_ACCOUNT")
+    cache_container = platform_fact("cache_container", cache_container, "BAKERY_FLOW_CACHE_CONTAINER")
+    dask_image = platform_fact("dask_image", dask_image, "BAKERY_IMAGE")
+    namespace = platform_fact("namespace", namespace, "BAKERY_NAMESPACE")
     urls = [url for _, url in oisst_pattern(start, end).items()]
     dataset = fetch_days(urls, dask_image, namespace, workers)
     return write_zarr(dataset, cache_account, cache_container, store)
 
 
 if __name__ == "__main__":
-    # A local try-out needs `az login` (or another DefaultAzureCredential source) and a kubeconfig.
-    import sys
-
-    noaa_oisst(cache_account=sys.argv[1], dask_image=sys.argv[2])
+    # A local try-out needs `az login` (or another DefaultAzureCredential source), a kubeconfig, and
+    # the BAKERY_* variables above set in the shell (or the parameters passed here instead).
+    noaa_oisst()
