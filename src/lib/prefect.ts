@@ -104,6 +104,14 @@ export interface WorkPoolCreate {
   concurrency_limit?: number | null;
 }
 
+/** WorkPoolUpdate in the schema: only the fields given change. */
+export interface WorkPoolUpdate {
+  description?: string | null;
+  is_paused?: boolean | null;
+  base_job_template?: Record<string, unknown> | null;
+  concurrency_limit?: number | null;
+}
+
 export interface WorkPoolResponse {
   id: string;
   created: string | null;
@@ -331,6 +339,11 @@ export class PrefectClient {
    */
   async createWorkPool(pool: WorkPoolCreate): Promise<WorkPoolResponse> {
     return (await this.call<WorkPoolResponse>('POST', '/work_pools/', pool))!.body;
+  }
+
+  /** PATCH /work_pools/{name} (204): changes the fields given; 404 when there is no such pool. */
+  async updateWorkPool(name: string, update: WorkPoolUpdate): Promise<void> {
+    await this.call<undefined>('PATCH', `/work_pools/${encodeURIComponent(name)}`, update);
   }
 
   /** POST /flows/: creates the flow, or returns the existing one of the same name. */

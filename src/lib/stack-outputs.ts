@@ -19,6 +19,8 @@ export const STACK_OUTPUTS = {
     'oidc_issuer_url',
     'worker_namespace',
     'worker_service_account_name',
+    'flow_pod_tolerations',
+    'flow_pod_node_selector',
   ],
   'metaflow/infra': [
     'resource_group_name',

@@ -6,6 +6,7 @@ import { readDuration } from '../lib/duration.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { GUID_PATTERN, isLoopbackHost, rawInput, readBoolean, readEnum, readList, readString, readUrl } from '../lib/inputs.js';
 import { registerSecret } from '../lib/mask.js';
+import { readFlowPodPlacement, readJsonInput, type PodPlacement } from '../lib/pod-placement.js';
 import { PREFECT_NAME_PATTERN, readPrefectConnection, readWorkPool, type PrefectConnection } from '../lib/prefect.js';
 
 export const ORCHESTRATORS = ['prefect', 'metaflow'] as const;
@@ -43,6 +44,8 @@ export interface PrefectInputs extends CommonInputs {
   clusterName?: string;
   /** An ARM resource id (/subscriptions/…/workspaces/<name>) or the workspace (customer) GUID. */
   logAnalyticsWorkspace?: string;
+  /** Where the flow's own pods (Dask workers) must go: passed to the flow as BAKERY_FLOW_POD_*. */
+  flowPodPlacement: PodPlacement;
 }
 
 export interface MetaflowInputs extends CommonInputs {
@@ -107,16 +110,8 @@ function checkTimezone(timezone: string): void {
 }
 
 function readJsonObject(name: string, fix: string): Record<string, unknown> | undefined {
-  const text = rawInput(name);
-  if (!text) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    // V8's message quotes the text around the error, which may be a secret: keep only the position.
-    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    throw new ConfigurationError(name, `is not valid JSON${position ? ` (error at character ${position})` : ''}`, fix);
-  }
+  const value = readJsonInput(name, fix);
+  if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigurationError(name, `is JSON ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value}, not an object`, fix);
   }
@@ -216,6 +211,7 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
       'Pass the bakery stack\'s log_analytics_workspace_id output (/subscriptions/…/providers/Microsoft.OperationalInsights/workspaces/<name>).',
     );
   }
+  const flowPodPlacement = readFlowPodPlacement();
   const auth = readAzureAuth({ allowConnectionString: true, needsSubscription: false });
   const blobEndpoint = readBlobEndpoint(auth);
   return {
@@ -239,6 +235,7 @@ function readPrefectInputs(common: Omit<CommonInputs, 'auth'>): PrefectInputs {
     pollIntervalMs,
     clusterName,
     logAnalyticsWorkspace,
+    flowPodPlacement,
   };
 }
 

@@ -82,6 +82,10 @@ export function platformEnvironment(inputs: PrefectInputs): Record<string, strin
     BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: inputs.blobEndpoint,
     BAKERY_FLOW_STORAGE_CONTAINER: inputs.container,
     ...(inputs.cacheContainer ? { BAKERY_FLOW_CACHE_CONTAINER: inputs.cacheContainer } : {}),
+    // JSON, for the pods a flow starts itself (Dask workers): the flow-run pod gets the same placement
+    // from the work pool's template (setup-agent), but Kubernetes has no way to pass it on.
+    ...(inputs.flowPodPlacement.tolerations.length ? { BAKERY_FLOW_POD_TOLERATIONS: JSON.stringify(inputs.flowPodPlacement.tolerations) } : {}),
+    ...(Object.keys(inputs.flowPodPlacement.nodeSelector).length ? { BAKERY_FLOW_POD_NODE_SELECTOR: JSON.stringify(inputs.flowPodPlacement.nodeSelector) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { readClusterName, readNamespace, readResourceGroup, readServiceAccount }
 import { readDuration } from '../lib/duration.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { readGuid, readInteger, readString } from '../lib/inputs.js';
+import { readFlowPodPlacement, type PodPlacement } from '../lib/pod-placement.js';
 import { parsePrefectApiUrl, readPrefectConnection, readWorkPool, type PrefectConnection } from '../lib/prefect.js';
 
 export interface WorkerResources {
@@ -27,6 +28,8 @@ export interface Inputs {
   rolloutTimeoutMs: number;
   replicas: number;
   resources: WorkerResources;
+  /** Tolerations and node selector of the worker pod and of every flow-run pod (the work pool's template). */
+  flowPodPlacement: PodPlacement;
 }
 
 /** registry[:port]/repository(:tag)?(@sha256:digest)? — a fully qualified image reference. */
@@ -77,6 +80,8 @@ export function readInputs(): Inputs {
     }
   }
 
+  const flowPodPlacement = readFlowPodPlacement();
+
   return {
     auth,
     resourceGroup,
@@ -91,5 +96,6 @@ export function readInputs(): Inputs {
     rolloutTimeoutMs: readDuration('rollout-timeout', { default: '5m', min: '1s', max: '1h' }),
     replicas: readInteger('worker-replicas', { default: 1, min: 1, max: 20 }),
     resources,
+    flowPodPlacement,
   };
 }

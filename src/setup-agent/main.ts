@@ -11,11 +11,13 @@ import { HttpError } from '../lib/retry.js';
 import { appendJobSummary } from '../lib/summary.js';
 import { readInputs, type Inputs } from './inputs.js';
 import { SELECTOR_LABELS, WORKER_NAME, agentManifests, clusterUid, type AgentManifest } from './manifests.js';
+import { ensureWorkPool } from './work-pool.js';
 
 /**
  * Puts the Bakery's Prefect worker on AKS: AKS user credentials → server-side apply of the namespace,
  * credentials Secret, workload-identity ServiceAccount, Role/RoleBinding and worker Deployment → the
- * Prefect work pool (created when missing) → waits for the rollout. Re-running with the same inputs
+ * Prefect work pool (created when missing; its flow pods given the worker pool's tolerations and node
+ * selector when asked) → waits for the rollout. Re-running with the same inputs
  * changes nothing and says so.
  */
 export async function run(): Promise<void> {
@@ -42,23 +44,13 @@ export async function run(): Promise<void> {
   const kube = aks.client;
 
   const prefect = new PrefectClient(inputs.prefect);
-  const pool = await core.group(`Prefect work pool ${inputs.workPool}`, async () => {
-    const existing = await prefect.readWorkPool(inputs.workPool);
-    if (existing) {
-      if (existing.type !== 'kubernetes') {
-        throw new GuidedError(
-          `Work pool "${inputs.workPool}" exists with type "${existing.type}", but this worker is a Kubernetes worker`,
-          'Choose another "work-pool", or delete the pool in Prefect (flows deployed to it must be redeployed).',
-        );
-      }
-      core.info(`Work pool ${inputs.workPool} exists (type kubernetes).`);
-      return { created: false };
-    }
-    // An empty base job template: the worker fills in prefect-kubernetes' default on its first start.
-    await prefect.createWorkPool({ name: inputs.workPool, type: 'kubernetes', description: `Azure Bakery worker on AKS ${inputs.clusterName}, namespace ${inputs.namespace}` });
-    core.info(`Created work pool ${inputs.workPool} (type kubernetes).`);
-    return { created: true };
-  });
+  const pool = await core.group(`Prefect work pool ${inputs.workPool}`, () =>
+    ensureWorkPool(prefect, {
+      name: inputs.workPool,
+      description: `Azure Bakery worker on AKS ${inputs.clusterName}, namespace ${inputs.namespace}`,
+      placement: inputs.flowPodPlacement,
+    }),
+  );
 
   const manifests = agentManifests({
     namespace: inputs.namespace,
@@ -71,6 +63,7 @@ export async function run(): Promise<void> {
     prefectAuthString: inputs.prefect.authString,
     replicas: inputs.replicas,
     resources: inputs.resources,
+    placement: inputs.flowPodPlacement,
     clusterUid: clusterUid(inputs.auth.subscriptionId!, inputs.resourceGroup, inputs.clusterName),
   });
   const applied = await core.group(`Applying ${manifests.length} objects (server-side apply)`, () => applyAll(kube, manifests, inputs));
@@ -92,7 +85,7 @@ export async function run(): Promise<void> {
     );
   }
 
-  const changed = pool.created || applied.some((item) => item.outcome !== 'unchanged');
+  const changed = pool.outcome !== 'unchanged' || applied.some((item) => item.outcome !== 'unchanged');
   if (!changed) core.info('Nothing changed: every object and the work pool were already as asked.');
   core.setOutput('namespace', inputs.namespace);
   core.setOutput('work-pool', inputs.workPool);
@@ -103,7 +96,7 @@ export async function run(): Promise<void> {
     `### Bakery agent on ${inputs.clusterName}\n\n` +
       (changed ? '' : '_Nothing changed: every object and the work pool were already as asked._\n\n') +
       markdownTable(['object', 'result'], [
-        [`Prefect work pool ${inputs.workPool}`, pool.created ? 'created' : 'unchanged'],
+        [`Prefect work pool ${inputs.workPool}`, pool.changes.length ? `${pool.outcome}: flow pods ${pool.changes.join(', ')}` : pool.outcome],
         ...applied.map((item) => [item.what, item.outcome]),
         [`rollout of ${WORKER_NAME}`, `complete in ${formatDuration(rollout.elapsedMs)}`],
       ]) +

@@ -8,6 +8,7 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
 import { registerSecret } from '../lib/mask.js';
+import type { PodPlacement } from '../lib/pod-placement.js';
 import type { WorkerResources } from './inputs.js';
 
 /**
@@ -29,6 +30,11 @@ export interface AgentSettings {
   prefectAuthString?: string;
   replicas: number;
   resources: WorkerResources;
+  /**
+   * Tolerations and node selector of the worker pod: the cluster's system pool admits only critical
+   * add-ons, so the worker runs on the worker pool with the flow pods (a Spot pool is tainted).
+   */
+  placement: PodPlacement;
   /** A stable id for this cluster (PREFECT_KUBERNETES_CLUSTER_UID), see clusterUid(). */
   clusterUid: string;
 }
@@ -192,6 +198,8 @@ export function deploymentManifest(settings: AgentSettings): IDeployment {
         },
         spec: {
           serviceAccountName: settings.serviceAccount,
+          ...(settings.placement.tolerations.length ? { tolerations: settings.placement.tolerations.map((toleration) => ({ ...toleration })) } : {}),
+          ...(Object.keys(settings.placement.nodeSelector).length ? { nodeSelector: { ...settings.placement.nodeSelector } } : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: RUN_AS_USER,

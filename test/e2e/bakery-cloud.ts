@@ -161,6 +161,10 @@ export async function startBakeryCloud(environments: string[]): Promise<BakeryCl
   };
 }
 
+/** What the bakery stack outputs for a Spot worker pool (terraform/modules/aks-cluster user_pool_tolerations). */
+export const SPOT_TOLERATION = { effect: 'NoSchedule', key: 'kubernetes.azure.com/scalesetpriority', operator: 'Equal', value: 'spot' };
+export const WORKER_POOL_NODE_SELECTOR = { 'bakery.pangeo-forge.org/pool': 'workers' };
+
 /**
  * Terraform's sensitive-values plan with its planned outputs extended by the Bakery stack's outputs
  * (src/lib/stack-outputs.ts) as they would be after apply — the stand-ins' names and endpoints — plus a
@@ -184,6 +188,9 @@ function writePlanFixture(names: ReturnType<typeof stackNames>, azurite: Azurite
     oidc_issuer_url: text(`https://westeurope.oic.prod-aks.azure.com/${IDS.tenantId}/1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9/`),
     worker_namespace: text(WORKER_NAMESPACE),
     worker_service_account_name: text('bakery-worker'),
+    // A stack with worker_pool.spot = true: its pool is tainted, and the pods must tolerate it.
+    flow_pod_tolerations: { sensitive: false, type: ['list', ['object', { effect: 'string', key: 'string', operator: 'string', value: 'string' }]], value: [SPOT_TOLERATION] },
+    flow_pod_node_selector: { sensitive: false, type: ['object', { 'bakery.pangeo-forge.org/pool': 'string' }], value: WORKER_POOL_NODE_SELECTOR },
     flow_storage_primary_connection_string: text(azurite.connectionString, true),
   };
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-plan-')), `${PLAN_FIXTURE}-bakery-outputs.json`);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { CALLER_FILES, EXAMPLE_FLOW_DIR, FIXTURE_SENSITIVE_VALUE, IDENTIFIER, IDS, SECRETS, WORKER_NAMESPACE, startBakeryCloud, stackNames, type BakeryCloud } from './bakery-cloud.js';
+import { CALLER_FILES, EXAMPLE_FLOW_DIR, FIXTURE_SENSITIVE_VALUE, IDENTIFIER, IDS, SECRETS, SPOT_TOLERATION, WORKER_NAMESPACE, WORKER_POOL_NODE_SELECTOR, startBakeryCloud, stackNames, type BakeryCloud } from './bakery-cloud.js';
 import { runWorkflow, type WorkflowRecord } from './workflow-runner.js';
 
 /**
@@ -240,6 +240,16 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
       expect(afterDeploy.worker?.spec?.template.spec?.serviceAccountName).toBe('bakery-worker');
     });
 
+    it('places the worker and every flow-run pod on the Spot worker pool: deploy\'s tolerations and node selector reach the Deployment and the work pool\'s template', () => {
+      expect(afterDeploy.worker?.spec?.template.spec?.tolerations).toEqual([SPOT_TOLERATION]);
+      expect(afterDeploy.worker?.spec?.template.spec?.nodeSelector).toEqual(WORKER_POOL_NODE_SELECTOR);
+      const template = cloud.prefect.workPools.get(deploy.step('apply', 'agent').outputs['work-pool']!)?.base_job_template as { job_configuration: { job_manifest: { spec: { template: { spec: Record<string, unknown> } } } } };
+      const podSpec = template.job_configuration.job_manifest.spec.template.spec;
+      expect(podSpec.tolerations).toEqual([SPOT_TOLERATION]);
+      expect(podSpec.nodeSelector).toEqual(WORKER_POOL_NODE_SELECTOR);
+      expect(podSpec.serviceAccountName).toBe('{{ service_account_name }}');
+    });
+
     it("registers the flow on setup-agent's pool, namespace and service account, with its code in deploy's flow storage, and its smoke run completes", async () => {
       const agent = deploy.step('apply', 'agent').outputs;
       const flows = deploy.step('apply', 'flows');
@@ -287,8 +297,15 @@ describe('deploy.yml then destroy.yml: the lifecycle phases composed', () => {
         BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: outputs['flow-storage-blob-endpoint']!.replace(/\/+$/, ''),
         BAKERY_FLOW_STORAGE_CONTAINER: outputs['flow-storage-container-name'],
         BAKERY_FLOW_CACHE_CONTAINER: outputs['flow-cache-container-name'],
+        BAKERY_FLOW_POD_TOLERATIONS: expect.any(String),
+        BAKERY_FLOW_POD_NODE_SELECTOR: expect.any(String),
       });
+      // JSON for the flow's json.loads(): the stack's values, whatever the key order.
+      expect(JSON.parse(env!.BAKERY_FLOW_POD_TOLERATIONS!)).toEqual([SPOT_TOLERATION]);
+      expect(JSON.parse(env!.BAKERY_FLOW_POD_NODE_SELECTOR!)).toEqual(WORKER_POOL_NODE_SELECTOR);
       expect(env!.BAKERY_FLOW_CACHE_CONTAINER).toBe('flow-cache');
+      // The Dask pods' placement the example flow reads, passed through from the stack's outputs.
+      for (const name of ['BAKERY_FLOW_POD_TOLERATIONS', 'BAKERY_FLOW_POD_NODE_SELECTOR']) expect(readFileSync(path.join(EXAMPLE_FLOW_DIR, 'flow.py'), 'utf8')).toContain(`os.environ.get("${name}")`);
       // What examples/flows/oisst/flow.py falls back to when a parameter is not given: all of it is there.
       const read = [...readFileSync(path.join(EXAMPLE_FLOW_DIR, 'flow.py'), 'utf8').matchAll(/platform_fact\("\w+", \w+, "(BAKERY_[A-Z_]+)"\)/g)].map((match) => match[1]!);
       expect(read.sort()).toEqual(['BAKERY_FLOW_CACHE_CONTAINER', 'BAKERY_FLOW_STORAGE_ACCOUNT', 'BAKERY_IMAGE', 'BAKERY_NAMESPACE']);

@@ -73,6 +73,8 @@ describe('readInputs', () => {
     [{ 'prefect-api-url': 'https://api.prefect.cloud/api/accounts/6b7c1b4e-3d0c-4b4e-9d5e-2f6a1c0e8a11/workspaces/0f2c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f' }, 'prefect-api-key', 'Prefect Cloud refuses calls without an API key'],
     [{ 'prefect-api-url': 'http://prefect.example.org/api', 'prefect-api-auth-string': 'admin:pass' }, 'prefect-api-url', 'would send the credential unencrypted'],
     [{ orchestrator: 'airflow' }, 'orchestrator', 'is not one of the accepted values'],
+    [{ 'flow-pod-tolerations': '{"key":"spot"}' }, 'flow-pod-tolerations', 'is JSON object, not a list of tolerations'],
+    [{ 'flow-pod-node-selector': '{"pool":true}' }, 'flow-pod-node-selector', 'which is not a valid label value'],
   ])('refuses %j naming "%s"', (override, input, problem) => {
     const error = configurationError({ ...PREFECT, ...override });
     expect(error.input).toBe(input);
@@ -98,6 +100,20 @@ describe('readInputs', () => {
     const usGov = read({ ...PREFECT, 'flow-storage-blob-endpoint': 'https://bakeryflowsgov.blob.core.usgovcloudapi.net/' });
     if (usGov.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
     expect(platformEnvironment(usGov)).toMatchObject({ BAKERY_FLOW_STORAGE_ACCOUNT: 'bakeryflowsgov', BAKERY_FLOW_STORAGE_BLOB_ENDPOINT: 'https://bakeryflowsgov.blob.core.usgovcloudapi.net' });
+  });
+
+  it('passes the flow pods\' tolerations and node selector on as JSON, for the pods a flow starts (Dask), only when given', () => {
+    const tolerations = '[{"key":"kubernetes.azure.com/scalesetpriority","operator":"Equal","value":"spot","effect":"NoSchedule"}]';
+    const inputs = read({ ...PREFECT, 'flow-pod-tolerations': tolerations, 'flow-pod-node-selector': '{"bakery.pangeo-forge.org/pool":"workers"}' });
+    if (inputs.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
+    const env = platformEnvironment(inputs);
+    expect(JSON.parse(env.BAKERY_FLOW_POD_TOLERATIONS!)).toEqual(JSON.parse(tolerations));
+    expect(JSON.parse(env.BAKERY_FLOW_POD_NODE_SELECTOR!)).toEqual({ 'bakery.pangeo-forge.org/pool': 'workers' });
+    // The stack's outputs without a Spot pool: an empty list, which sets nothing.
+    const regular = read({ ...PREFECT, 'flow-pod-tolerations': '[]' });
+    if (regular.orchestrator !== 'prefect') throw new Error('expected Prefect inputs');
+    expect(Object.keys(platformEnvironment(regular))).not.toContain('BAKERY_FLOW_POD_TOLERATIONS');
+    expect(Object.keys(platformEnvironment(regular))).not.toContain('BAKERY_FLOW_POD_NODE_SELECTOR');
   });
 
   it('accepts cron steps, lists, ranges and names within range', () => {

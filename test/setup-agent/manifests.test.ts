@@ -7,6 +7,7 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { AGENT_RULES, agentManifests, clusterUid, deploymentManifest, type AgentSettings } from '../../src/setup-agent/manifests.js';
 import { deploymentRolloutState, podProblem } from '../../src/lib/kubernetes-rollout.js';
+import { NO_PLACEMENT } from '../../src/lib/pod-placement.js';
 
 const SETTINGS: AgentSettings = {
   namespace: 'bakery',
@@ -18,6 +19,7 @@ const SETTINGS: AgentSettings = {
   prefectApiKey: 'pnu_manifestTestKey',
   replicas: 2,
   resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+  placement: NO_PLACEMENT,
   clusterUid: clusterUid('00000000-0000-0000-0000-000000000000', 'rg-bakery-dev', 'aks-bakery-dev'),
 };
 
@@ -34,6 +36,17 @@ describe('agent manifests', () => {
     const broken = deploymentManifest(SETTINGS) as unknown as { spec: { template: { spec: { containers: { image: unknown }[] } } } };
     broken.spec.template.spec.containers[0]!.image = 42;
     expect(() => new Deployment(broken as never).validate()).toThrow(/image must be string/);
+  });
+
+  it('puts the worker pod where the flow pods go (tolerations and node selector), and adds nothing without a placement', () => {
+    const placement = { tolerations: [{ key: 'kubernetes.azure.com/scalesetpriority', operator: 'Equal' as const, value: 'spot', effect: 'NoSchedule' as const }], nodeSelector: { 'bakery.pangeo-forge.org/pool': 'workers' } };
+    const deployment = deploymentManifest({ ...SETTINGS, placement });
+    expect(deployment.spec?.template.spec?.tolerations).toEqual(placement.tolerations);
+    expect(deployment.spec?.template.spec?.nodeSelector).toEqual(placement.nodeSelector);
+    expect(() => new Deployment(deployment as never).validate()).not.toThrow();
+    const plain = deploymentManifest(SETTINGS).spec?.template.spec;
+    expect(plain).not.toHaveProperty('tolerations');
+    expect(plain).not.toHaveProperty('nodeSelector');
   });
 
   it('has no Secret when Prefect needs no credential, and then no secretKeyRef either', () => {

@@ -281,6 +281,8 @@ describe('setup-agent input errors, before any side effect', () => {
     ['prefect-api-url not the API', { 'prefect-api-url': 'https://app.prefect.cloud/account/x' }, /Input "prefect-api-url" is .* whose path ends neither in \/api/],
     ['Prefect Cloud without a key', { 'prefect-api-key': '' }, /Input "prefect-api-key" is empty, but Prefect Cloud refuses calls without an API key/],
     ['replicas out of range', { 'worker-replicas': '0' }, /Input "worker-replicas" is 0, outside the accepted range/],
+    ['tolerations not a list', { 'flow-pod-tolerations': '{"key":"kubernetes.azure.com/scalesetpriority"}' }, /Input "flow-pod-tolerations" is JSON object, not a list of tolerations/],
+    ['node selector not an object', { 'flow-pod-node-selector': 'bakery.pangeo-forge.org/pool=workers' }, /Input "flow-pod-node-selector" is not valid JSON/],
   ];
   for (const [name, overrides, message] of cases) {
     it(name, async () => {

@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import { FIXTURES_DIR } from './azure-stand-in.js';
 import { closeServer, listenOnLoopback, readRequestText } from './local-server.js';
 import { testTlsOptions } from './tls.js';
+import { defaultKubernetesBaseJobTemplate } from '../../src/lib/prefect-kubernetes-template.js';
 
 /**
  * A Prefect 3 API stand-in that checks what our client sends against the real schema
@@ -196,6 +197,31 @@ function toValidationItems(errors: ErrorObject[], root: (string | number)[]): Va
   return [...items.values()];
 }
 
+/**
+ * The server's check of a base job template (validate_base_job_template in prefect/server/schemas/
+ * core.py): {} is fine; otherwise it needs job_configuration and variables, and every {{ name }}
+ * placeholder in job_configuration must be a property of variables (prefect.* placeholders, blocks
+ * and variables, are resolved elsewhere). A violation is a 422.
+ */
+function baseJobTemplateProblem(template: unknown): ScriptedAnswer | undefined {
+  if (template === undefined || template === null) return undefined;
+  const fields = template as Record<string, unknown>;
+  if (Object.keys(fields).length === 0) return undefined;
+  const fail = (msg: string): ScriptedAnswer => ({
+    status: 422,
+    body: { exception_message: 'Invalid request received.', exception_detail: [{ type: 'value_error', loc: ['body', 'base_job_template'], msg: `Value error, ${msg}` }], request_body: null },
+  });
+  const jobConfiguration = fields.job_configuration as Record<string, unknown> | undefined;
+  const variables = fields.variables as { properties?: Record<string, unknown> } | undefined;
+  if (!jobConfiguration || !variables) return fail('The `base_job_template` must contain both a `job_configuration` key and a `variables` key.');
+  const used = new Set<string>();
+  for (const value of Object.values(jobConfiguration)) {
+    for (const match of JSON.stringify(value).matchAll(/\{\{\s*([\w.-]+)\s*\}\}/g)) if (!match[1]!.startsWith('prefect.')) used.add(match[1]!);
+  }
+  const missing = [...used].filter((name) => !(name in (variables.properties ?? {})));
+  return missing.length ? fail(`The variables specified in the job configuration template must be present as properties in the variables schema. Your job configuration uses the following undeclared variable(s): ${missing.join(' ,')}.`) : undefined;
+}
+
 function stateName(type: StateType): string {
   return type.charAt(0) + type.slice(1).toLowerCase();
 }
@@ -270,6 +296,20 @@ export class PrefectStandIn {
       storage_configuration: { bundle_upload_step: null, bundle_execution_step: null, default_result_storage_block_id: null },
     };
     this.workPools.set(name, pool);
+    return pool;
+  }
+
+  /**
+   * What a Prefect worker does on its first start (BaseWorker in prefect/workers/base.py): a pool whose
+   * base_job_template is empty gets the worker type's default, for kubernetes the one Prefect publishes
+   * (src/lib/prefect-kubernetes-template.ts). The server itself stores a pool created without a
+   * template as {} (prefect/server/api/workers.py create_work_pool), as this stand-in does.
+   */
+  workerStarted(name: string): Record<string, unknown> {
+    const pool = this.workPools.get(name);
+    if (!pool) throw new Error(`stand-in: no work pool ${name}`);
+    const template = pool.base_job_template as Record<string, unknown>;
+    if (Object.keys(template).length === 0 && pool.type === 'kubernetes') pool.base_job_template = defaultKubernetesBaseJobTemplate();
     return pool;
   }
 
@@ -397,6 +437,8 @@ export class PrefectStandIn {
         const name = String(body.name);
         if (name.toLowerCase().startsWith('prefect')) return { status: 403, body: { detail: "Work pools starting with 'Prefect' are reserved for internal use." } };
         if (this.workPools.has(name)) return { status: 409, body: { detail: 'A work pool with this name already exists.' } };
+        const invalid = baseJobTemplateProblem(body.base_job_template);
+        if (invalid) return invalid;
         const pool = this.addWorkPool(name, String(body.type ?? 'prefect-agent'), (body.base_job_template as Record<string, unknown>) ?? {});
         Object.assign(pool, { description: body.description ?? null, is_paused: body.is_paused ?? false, concurrency_limit: body.concurrency_limit ?? null });
         return { status: 201, body: pool };
@@ -404,6 +446,16 @@ export class PrefectStandIn {
       case 'read_work_pool_work_pools__name__get': {
         const pool = this.workPools.get(params.name!);
         return pool ? { status: 200, body: pool } : { status: 404, body: { detail: `Work pool "${params.name}" not found.` } };
+      }
+      case 'update_work_pool_work_pools__name__patch': {
+        const pool = this.workPools.get(params.name!);
+        if (!pool) return { status: 404, body: { detail: `Work pool "${params.name}" not found.` } };
+        const invalid = baseJobTemplateProblem(body.base_job_template);
+        if (invalid) return invalid;
+        // WorkPoolUpdate: only the fields sent change (exclude_unset on the server).
+        for (const field of ['description', 'is_paused', 'base_job_template', 'concurrency_limit']) if (field in body) pool[field] = body[field];
+        pool.updated = now;
+        return { status: 204 };
       }
       case 'create_deployment_deployments__post':
         return this.upsertDeployment(body, now);

@@ -15,11 +15,13 @@ Run by register-flow's smoke run: register ``flow.py:noaa_oisst``; it needs no p
 Bakery. Where to write, which image the Dask workers run and in which namespace are the platform's
 facts, which register-flow gives every flow run as environment variables (BAKERY_FLOW_STORAGE_ACCOUNT,
 BAKERY_FLOW_CACHE_CONTAINER, BAKERY_IMAGE, BAKERY_NAMESPACE; see README.md): the parameters default to
-them and, when given, win over them.
+them and, when given, win over them. The Dask pods go where the flow pods go (BAKERY_FLOW_POD_TOLERATIONS,
+BAKERY_FLOW_POD_NODE_SELECTOR: a Spot worker pool's taint).
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import fsspec
@@ -27,7 +29,7 @@ import pandas as pd
 import xarray as xr
 from adlfs import AzureBlobFileSystem
 from azure.identity.aio import DefaultAzureCredential
-from dask_kubernetes.operator import KubeCluster
+from dask_kubernetes.operator import KubeCluster, make_cluster_spec
 from pangeo_forge_recipes.patterns import ConcatDim, FilePattern
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
@@ -52,12 +54,33 @@ def open_day(url: str) -> xr.Dataset:
         return xr.open_dataset(file, engine="h5netcdf").load()
 
 
+def dask_cluster_spec(name: str, image: str, workers: int) -> dict:
+    """The DaskCluster resource, its scheduler and worker pods placed where the Bakery's flow pods go.
+
+    On a Spot worker pool every node is tainted kubernetes.azure.com/scalesetpriority=spot:NoSchedule,
+    and pods that do not tolerate it stay Pending for ever. register-flow passes the stack's tolerations
+    and node selector as BAKERY_FLOW_POD_TOLERATIONS / BAKERY_FLOW_POD_NODE_SELECTOR (JSON; unset when
+    there are none); the flow-run pod got the same from the work pool's template.
+    """
+    spec = make_cluster_spec(name=name, image=image, n_workers=workers)
+    tolerations = json.loads(os.environ.get("BAKERY_FLOW_POD_TOLERATIONS") or "[]")
+    node_selector = json.loads(os.environ.get("BAKERY_FLOW_POD_NODE_SELECTOR") or "{}")
+    for role in ("scheduler", "worker"):
+        pod = spec["spec"][role]["spec"]
+        if tolerations:
+            pod["tolerations"] = [*pod.get("tolerations", []), *tolerations]
+        if node_selector:
+            pod["nodeSelector"] = {**pod.get("nodeSelector", {}), **node_selector}
+    return spec
+
+
 @task(retries=2, retry_delay_seconds=60)
 def fetch_days(urls: list[str], dask_image: str, namespace: str, workers: int) -> xr.Dataset:
     logger = get_run_logger()
     cluster_name = f"dask-{flow_run.get_name()}"
     logger.info("Starting Dask cluster %s (%d workers, image %s) for %d files", cluster_name, workers, dask_image, len(urls))
-    with KubeCluster(name=cluster_name, namespace=namespace, image=dask_image, n_workers=workers) as cluster:
+    spec = dask_cluster_spec(cluster_name, dask_image, workers)
+    with KubeCluster(custom_cluster_spec=spec, namespace=namespace) as cluster:
         with cluster.get_client() as client:
             days = client.gather(client.map(open_day, urls))
     return xr.concat(days, dim="time")

@@ -129,6 +129,11 @@ resource "azurerm_monitor_data_collection_rule_association" "container_insights"
   data_collection_rule_id = azurerm_monitor_data_collection_rule.container_insights.id
 }
 
+locals {
+  # AKS taints every Spot node with this (and labels it kubernetes.azure.com/scalesetpriority=spot).
+  spot_taint = { key = "kubernetes.azure.com/scalesetpriority", value = "spot", effect = "NoSchedule" }
+}
+
 resource "azurerm_kubernetes_cluster_node_pool" "user" {
   for_each = var.user_pools
 
@@ -151,7 +156,7 @@ resource "azurerm_kubernetes_cluster_node_pool" "user" {
   node_labels = merge(each.value.node_labels, each.value.spot ? {
     "kubernetes.azure.com/scalesetpriority" = "spot"
   } : {})
-  node_taints = each.value.spot ? ["kubernetes.azure.com/scalesetpriority=spot:NoSchedule"] : []
+  node_taints = each.value.spot ? ["${local.spot_taint.key}=${local.spot_taint.value}:${local.spot_taint.effect}"] : []
 
   tags = var.tags
 }

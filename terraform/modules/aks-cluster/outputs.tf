@@ -39,3 +39,15 @@ output "log_analytics_workspace_id" {
   description = "Resource ID of the Log Analytics workspace that receives Container Insights data."
   value       = azurerm_log_analytics_workspace.container_insights.id
 }
+
+output "user_pool_tolerations" {
+  description = "Per user pool, the Kubernetes tolerations its pods need: the Spot taint for a Spot pool, none otherwise."
+  value = {
+    for name, pool in var.user_pools : name => pool.spot ? [{
+      key      = local.spot_taint.key
+      operator = "Equal"
+      value    = local.spot_taint.value
+      effect   = local.spot_taint.effect
+    }] : []
+  }
+}

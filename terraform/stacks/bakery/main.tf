@@ -19,6 +19,9 @@ locals {
   names = module.conventions.names
   tags  = module.conventions.tags
 
+  # The label of the worker pool's nodes: flow pods, Dask pods and the Prefect worker select it.
+  worker_pool_node_labels = { "bakery.pangeo-forge.org/pool" = "workers" }
+
   # The workflows' identity needs these grants to build images, set up the worker and register flows.
   deployer_object_ids = var.grant_deployer_access ? [coalesce(var.deployer_object_id, data.azurerm_client_config.current.object_id)] : []
 }
@@ -66,7 +69,7 @@ module "cluster" {
       min_count       = var.worker_pool.min_count
       max_count       = var.worker_pool.max_count
       spot            = var.worker_pool.spot
-      node_labels     = { "bakery.pangeo-forge.org/pool" = "workers" }
+      node_labels     = local.worker_pool_node_labels
     }
   }
 

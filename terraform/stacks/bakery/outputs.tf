@@ -67,3 +67,13 @@ output "worker_service_account_name" {
   description = "Kubernetes service account, federated to the workload identity, that the worker, flow pods and Dask workers use."
   value       = var.worker_service_account_name
 }
+
+output "flow_pod_tolerations" {
+  description = "Kubernetes tolerations (a JSON list in deploy's outputs) that the worker, flow-run and Dask pods need on the worker pool: the Spot taint when worker_pool.spot is true, none otherwise. setup-agent and register-flow take it as flow-pod-tolerations."
+  value       = module.cluster.user_pool_tolerations["workers"]
+}
+
+output "flow_pod_node_selector" {
+  description = "Node labels (a JSON object in deploy's outputs) that put the worker, flow-run and Dask pods on the worker pool. setup-agent and register-flow take it as flow-pod-node-selector."
+  value       = local.worker_pool_node_labels
+}
