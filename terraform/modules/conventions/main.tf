@@ -9,15 +9,15 @@ locals {
   names = {
     resource_group                 = "rg-${local.qualifier}"
     kubernetes_node_resource_group = "rg-${local.qualifier}-nodes"
-    kubernetes_cluster           = "aks-${local.qualifier}"
-    kubernetes_dns_prefix        = local.qualifier
-    log_analytics_workspace      = "log-${local.qualifier}"
-    storage_account              = "st${local.compact}"
-    container_registry           = "cr${local.compact}"
-    user_assigned_identity       = "id-${local.qualifier}"
-    virtual_network              = "vnet-${local.qualifier}"
-    postgresql_server            = "psql-${local.qualifier}"
-    postgresql_private_dns_zone  = "${local.qualifier}.private.postgres.database.azure.com"
+    kubernetes_cluster             = "aks-${local.qualifier}"
+    kubernetes_dns_prefix          = local.qualifier
+    log_analytics_workspace        = "log-${local.qualifier}"
+    storage_account                = "st${local.compact}"
+    container_registry             = "cr${local.compact}"
+    user_assigned_identity         = "id-${local.qualifier}"
+    virtual_network                = "vnet-${local.qualifier}"
+    postgresql_server              = "psql-${local.qualifier}"
+    postgresql_private_dns_zone    = "${local.qualifier}.private.postgres.database.azure.com"
   }
 
   # merge() lets later maps win, so the three required tags cannot be overridden by extra_tags.
