@@ -10,6 +10,7 @@ import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1
 import { registerSecret } from '../lib/mask.js';
 import type { PodPlacement } from '../lib/pod-placement.js';
 import type { WorkerResources } from './inputs.js';
+import { WORKLOAD_IDENTITY_POD_LABEL } from './work-pool.js';
 
 /**
  * The Bakery agent's Kubernetes objects, as typed values (kubernetes-models' interfaces are generated
@@ -193,7 +194,7 @@ export function deploymentManifest(settings: AgentSettings): IDeployment {
       selector: { matchLabels: { ...SELECTOR_LABELS } },
       template: {
         metadata: {
-          labels: { ...COMMON_LABELS, ...SELECTOR_LABELS, 'azure.workload.identity/use': 'true' },
+          labels: { ...COMMON_LABELS, ...SELECTOR_LABELS, [WORKLOAD_IDENTITY_POD_LABEL.key]: WORKLOAD_IDENTITY_POD_LABEL.value },
           annotations: { 'bakery.azure/credentials-hash': credentialsHash },
         },
         spec: {

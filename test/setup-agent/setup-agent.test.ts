@@ -151,6 +151,9 @@ describe('setup-agent on an Azure AD cluster', () => {
     expect(prefect.calls('create_work_pool')).toHaveLength(1);
     expect(prefect.workPools.get('bakery')?.type).toBe('kubernetes');
     expect(prefect.calls('create_work_pool')[0]!.headers.authorization).toBe(`Bearer ${PREFECT_KEY}`);
+    // AKS injects the workload identity's token only into pods labelled so: every flow-run pod must be.
+    const podTemplate = (prefect.workPools.get('bakery')?.base_job_template as { job_configuration: { job_manifest: { spec: { template: { metadata: { labels: Record<string, string> } } } } } }).job_configuration.job_manifest.spec.template;
+    expect(podTemplate.metadata.labels).toEqual({ 'azure.workload.identity/use': 'true' });
     expect(prefect.problems).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import { GuidedError } from '../../src/lib/errors.js';
 import { NO_PLACEMENT, readFlowPodPlacement, type PodPlacement } from '../../src/lib/pod-placement.js';
 import { PrefectClient, parsePrefectApiUrl } from '../../src/lib/prefect.js';
 import { defaultKubernetesBaseJobTemplate } from '../../src/lib/prefect-kubernetes-template.js';
-import { ensureWorkPool } from '../../src/setup-agent/work-pool.js';
+import { WORKLOAD_IDENTITY_POD_LABEL, ensureWorkPool } from '../../src/setup-agent/work-pool.js';
 import { clearInputs, configurationErrorOf, setInput } from '../support/action-inputs.js';
 import { startPrefectApi, type PrefectStandIn } from '../support/prefect-api.js';
 
@@ -26,19 +26,26 @@ afterEach(async () => {
   clearInputs();
 });
 
-const podSpecOf = (template: unknown): Record<string, unknown> =>
-  (((((template as Record<string, unknown>).job_configuration as Record<string, unknown>).job_manifest as Record<string, unknown>).spec as Record<string, unknown>).template as Record<string, unknown>).spec as Record<string, unknown>;
+const podTemplateOf = (template: unknown): Record<string, unknown> =>
+  ((((template as Record<string, unknown>).job_configuration as Record<string, unknown>).job_manifest as Record<string, unknown>).spec as Record<string, unknown>).template as Record<string, unknown>;
+const podSpecOf = (template: unknown): Record<string, unknown> => podTemplateOf(template).spec as Record<string, unknown>;
+const podLabelsOf = (template: unknown): unknown => (podTemplateOf(template).metadata as Record<string, unknown> | undefined)?.labels;
+/** AKS's webhook injects the federated token only into pods labelled so (the ServiceAccount annotation is not enough). */
+const WORKLOAD_IDENTITY_LABELS = { 'azure.workload.identity/use': 'true' };
+const LABEL_CHANGE = 'label flow pods azure.workload.identity/use=true';
 const poolTemplate = (name = 'bakery') => api.workPools.get(name)!.base_job_template as Record<string, unknown>;
 const ensure = (placement: PodPlacement) => ensureWorkPool(prefect, { name: 'bakery', description: 'test', placement });
 
 describe('ensureWorkPool with a flow-pod placement', () => {
   it('creates a missing pool with Prefect\'s published default template plus the toleration and node selector, and nothing else changed', async () => {
     const result = await ensure(PLACEMENT);
-    expect(result).toEqual({ outcome: 'created', changes: ['tolerate kubernetes.azure.com/scalesetpriority=spot:NoSchedule', 'select nodes labelled bakery.pangeo-forge.org/pool=workers'] });
+    expect(result).toEqual({ outcome: 'created', changes: [LABEL_CHANGE, 'tolerate kubernetes.azure.com/scalesetpriority=spot:NoSchedule', 'select nodes labelled bakery.pangeo-forge.org/pool=workers'] });
     const template = poolTemplate();
+    expect(podLabelsOf(template)).toEqual(WORKLOAD_IDENTITY_LABELS);
     expect(podSpecOf(template).tolerations).toEqual([SPOT]);
     expect(podSpecOf(template).nodeSelector).toEqual(PLACEMENT.nodeSelector);
     const expected = defaultKubernetesBaseJobTemplate();
+    podTemplateOf(expected).metadata = { labels: WORKLOAD_IDENTITY_LABELS };
     Object.assign(podSpecOf(expected), { tolerations: [SPOT], nodeSelector: PLACEMENT.nodeSelector });
     expect(template).toEqual(expected);
     expect(api.problems).toEqual([]);
@@ -61,6 +68,7 @@ describe('ensureWorkPool with a flow-pod placement', () => {
     expect(patches[0]!.status).toBe(204);
     expect(Object.keys(patches[0]!.body as object)).toEqual(['base_job_template']);
     expect(podSpecOf(poolTemplate()).tolerations).toEqual([SPOT]);
+    expect(podLabelsOf(poolTemplate())).toEqual(WORKLOAD_IDENTITY_LABELS);
     expect((await ensure(PLACEMENT)).outcome).toBe('unchanged');
     expect(api.calls('update_work_pool')).toHaveLength(1);
     expect(api.problems).toEqual([]);
@@ -81,13 +89,15 @@ describe('ensureWorkPool with a flow-pod placement', () => {
     (spec.containers as Record<string, unknown>[])[0]!.resources = { requests: { memory: '{{ memory }}' } };
     spec.tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'bakery', effect: 'NoSchedule' }];
     spec.nodeSelector = { 'kubernetes.io/os': 'linux', 'bakery.pangeo-forge.org/pool': 'old' };
+    podTemplateOf(custom).metadata = { labels: { team: 'forge' }, annotations: { 'example.org/owner': 'bakery' } };
     api.addWorkPool('bakery', 'kubernetes', custom);
 
     const result = await ensure(PLACEMENT);
-    expect(result.changes).toEqual(['tolerate kubernetes.azure.com/scalesetpriority=spot:NoSchedule', 'select nodes labelled bakery.pangeo-forge.org/pool=workers (was "old")']);
+    expect(result.changes).toEqual([LABEL_CHANGE, 'tolerate kubernetes.azure.com/scalesetpriority=spot:NoSchedule', 'select nodes labelled bakery.pangeo-forge.org/pool=workers (was "old")']);
     const expected = structuredClone(custom);
     podSpecOf(expected).tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'bakery', effect: 'NoSchedule' }, SPOT];
     podSpecOf(expected).nodeSelector = { 'kubernetes.io/os': 'linux', 'bakery.pangeo-forge.org/pool': 'workers' };
+    podTemplateOf(expected).metadata = { labels: { team: 'forge', ...WORKLOAD_IDENTITY_LABELS }, annotations: { 'example.org/owner': 'bakery' } };
     expect(poolTemplate()).toEqual(expected);
     expect(api.problems).toEqual([]);
   });
@@ -96,6 +106,7 @@ describe('ensureWorkPool with a flow-pod placement', () => {
     const custom = defaultKubernetesBaseJobTemplate();
     podSpecOf(custom).tolerations = [{ key: SPOT.key, value: 'spot', effect: 'NoSchedule' }];
     podSpecOf(custom).nodeSelector = { ...PLACEMENT.nodeSelector };
+    podTemplateOf(custom).metadata = { labels: { ...WORKLOAD_IDENTITY_LABELS } };
     api.addWorkPool('bakery', 'kubernetes', custom);
     expect(await ensure(PLACEMENT)).toEqual({ outcome: 'unchanged', changes: [] });
   });
@@ -113,7 +124,7 @@ describe('ensureWorkPool with a flow-pod placement', () => {
 
   it('explains a template without a Job manifest', async () => {
     api.addWorkPool('bakery', 'kubernetes', { job_configuration: { command: '{{ command }}' }, variables: { properties: { command: { type: 'string' } } } });
-    await expect(ensure(PLACEMENT)).rejects.toThrow(/has no job_configuration\.job_manifest, so the flow pods' tolerations/);
+    await expect(ensure(PLACEMENT)).rejects.toThrow(/has no job_configuration\.job_manifest, so the flow pods' workload identity label, tolerations and node selector have no place to go/);
   });
 
   it('the stand-in refuses a template with an undeclared variable, as the server does', async () => {
@@ -125,12 +136,60 @@ describe('ensureWorkPool with a flow-pod placement', () => {
 });
 
 describe('ensureWorkPool without a placement', () => {
-  it('creates the pool without a template (the worker writes its own default) and never patches', async () => {
-    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'created', changes: [] });
-    expect(poolTemplate()).toEqual({});
+  it('creates the pool with Prefect\'s published default template plus the workload identity label only, which the worker keeps, and a second run does not patch', async () => {
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'created', changes: [LABEL_CHANGE] });
+    const expected = defaultKubernetesBaseJobTemplate();
+    podTemplateOf(expected).metadata = { labels: WORKLOAD_IDENTITY_LABELS };
+    expect(poolTemplate()).toEqual(expected);
     api.workerStarted('bakery');
+    expect(poolTemplate()).toEqual(expected);
     expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'unchanged', changes: [] });
     expect(api.calls('update_work_pool')).toHaveLength(0);
+    expect(api.problems).toEqual([]);
+  });
+
+  it('labels the flow pods of a pool the worker already filled with its default, once, with nothing else changed', async () => {
+    api.addWorkPool('bakery');
+    api.workerStarted('bakery');
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'updated', changes: [LABEL_CHANGE] });
+    const expected = defaultKubernetesBaseJobTemplate();
+    podTemplateOf(expected).metadata = { labels: WORKLOAD_IDENTITY_LABELS };
+    expect(poolTemplate()).toEqual(expected);
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'unchanged', changes: [] });
+    expect(api.calls('update_work_pool')).toHaveLength(1);
+    expect(api.problems).toEqual([]);
+  });
+
+  it('fills an existing pool whose template is still empty from the published default, with the label', async () => {
+    api.addWorkPool('bakery');
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'updated', changes: [LABEL_CHANGE] });
+    expect(poolTemplate().variables).toEqual(defaultKubernetesBaseJobTemplate().variables);
+    expect(podLabelsOf(poolTemplate())).toEqual(WORKLOAD_IDENTITY_LABELS);
+  });
+
+  it('keeps the pod template\'s other labels and sets a wrong value of the workload identity label to "true"', async () => {
+    const custom = defaultKubernetesBaseJobTemplate();
+    podTemplateOf(custom).metadata = { labels: { team: 'forge', [WORKLOAD_IDENTITY_POD_LABEL.key]: 'false' } };
+    api.addWorkPool('bakery', 'kubernetes', custom);
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'updated', changes: [`${LABEL_CHANGE} (was "false")`] });
+    expect(podLabelsOf(poolTemplate())).toEqual({ team: 'forge', ...WORKLOAD_IDENTITY_LABELS });
+    expect(await ensure(NO_PLACEMENT)).toEqual({ outcome: 'unchanged', changes: [] });
+    expect(api.calls('update_work_pool')).toHaveLength(1);
+  });
+
+  it.each([
+    ['labels are a template variable', { labels: '{{ labels }}' }, 'metadata.labels is "{{ labels }}", not an object'],
+    ['labels are a list', { labels: ['azure.workload.identity/use'] }, 'metadata.labels is ["azure.workload.identity/use"], not an object'],
+    ['metadata is a string', '{{ pod_metadata }}', 'metadata is "{{ pod_metadata }}", not an object'],
+  ])('explains a pod template whose %s, and changes nothing', async (_case, metadata, problem) => {
+    const custom = defaultKubernetesBaseJobTemplate();
+    podTemplateOf(custom).metadata = metadata;
+    api.addWorkPool('bakery', 'kubernetes', custom);
+    const error = await ensure(NO_PLACEMENT).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GuidedError);
+    expect(String((error as Error).message)).toContain(`base_job_template.job_configuration.job_manifest.spec.template.${problem}, so the flow pods cannot be labelled azure.workload.identity/use=true`);
+    expect(api.calls('update_work_pool')).toHaveLength(0);
+    expect(poolTemplate()).toEqual(custom);
   });
 
   it('refuses a pool of another type', async () => {
