@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runShellStep } from '../support/run-shell-step.js';
 import { findStep } from '../workflows/workflow-files.js';
 
 /**
@@ -26,9 +27,7 @@ function write(root: string, files: Record<string, string>): void {
 }
 
 function runStep(workspace: string, env: Record<string, string>) {
-  const script = path.join(mkdtempSync(path.join(tmpdir(), 'build-context-step-')), 'step.sh');
-  writeFileSync(script, step.run as string);
-  return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd: workspace, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  return runShellStep(step.run as string, { cwd: workspace, env, runnerTemp: mkdtempSync(path.join(tmpdir(), 'build-context-step-')) });
 }
 
 describe("deploy.yml's step that keeps Terraform's files out of the build context", () => {
@@ -55,7 +54,7 @@ describe("deploy.yml's step that keeps Terraform's files out of the build contex
       'infra/.terraform/providers/registry.terraform.io/hashicorp/azurerm/4.14.0/linux_amd64/terraform-provider-azurerm_v4.14.0_x5': 'binary',
     });
     const result = runStep(workspace, { WORKING_DIRECTORY: 'infra', BACKEND_CONFIG_FILE: path.join(workspace, 'infra/backend-dev.hcl') });
-    expect(result.status, result.stderr).toBe(0);
+    expect(result.status, result.stdout).toBe(0);
     expect(result.stdout).toContain("Removed this release's checkout and Terraform's working files of infra from the workspace before the image build.");
     expect(existsSync(path.join(workspace, '.azure-bakery-actions'))).toBe(false);
     expect(existsSync(path.join(workspace, 'infra/.terraform'))).toBe(false);
@@ -72,7 +71,7 @@ describe("deploy.yml's step that keeps Terraform's files out of the build contex
     git(workspace, 'commit', '-q', '-m', 'caller');
     write(workspace, { 'infra/.terraform.lock.hcl': '# made by terraform init\n' });
     const result = runStep(workspace, { WORKING_DIRECTORY: 'infra', BACKEND_CONFIG_FILE: path.join(workspace, 'infra/backend-dev.hcl') });
-    expect(result.status, result.stderr).toBe(0);
+    expect(result.status, result.stdout).toBe(0);
     expect(existsSync(path.join(workspace, 'infra/backend-dev.hcl'))).toBe(true);
     expect(existsSync(path.join(workspace, 'infra/.terraform.lock.hcl'))).toBe(false);
   });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { defaultResourceGroupName, defaultStateKey, defaultStorageAccountName } from '../../src/lib/remote-state-names.js';
-import { parseCommandFile } from '../support/run-dist.js';
+import { runShellStep, type ShellStepRun } from '../support/run-shell-step.js';
 import { METAFLOW_EXAMPLE_WORKFLOWS, METAFLOW_REUSABLE_WORKFLOWS, REPO_ROOT, findStep, readRepoFile, workflowFiles } from './workflow-files.js';
 
 /**
@@ -156,26 +156,10 @@ function tempDir(): string {
   return directory;
 }
 
-interface StepRun {
-  status: number;
-  stdout: string;
-  outputs: Record<string, string>;
-  env: Record<string, string>;
-}
+type StepRun = ShellStepRun;
 
-function runBash(script: string, env: Record<string, string>, cwd: string, envFile = path.join(tempDir(), 'env')): StepRun {
-  const runnerTemp = tempDir();
-  const scriptFile = path.join(runnerTemp, 'step.sh');
-  const outputFile = path.join(runnerTemp, 'output');
-  writeFileSync(scriptFile, script);
-  writeFileSync(outputFile, '');
-  if (!existsSync(envFile)) writeFileSync(envFile, '');
-  const result = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: runnerTemp, RUNNER_TEMP: runnerTemp, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: outputFile, GITHUB_ENV: envFile, ...env },
-  });
-  return { status: result.status ?? -1, stdout: result.stdout + result.stderr, outputs: parseCommandFile(readFileSync(outputFile, 'utf8')), env: parseCommandFile(readFileSync(envFile, 'utf8')) };
+function runBash(script: string, env: Record<string, string>, cwd: string, envFile?: string): StepRun {
+  return runShellStep(script, { cwd, env, envFile, runnerTemp: tempDir() });
 }
 
 /** A caller's workspace: this repository checked out as .azure-bakery-actions, and environments/<env>.tfvars. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { STACK_OUTPUTS } from '../../src/lib/stack-outputs.js';
-import { parseCommandFile } from '../support/run-dist.js';
+import { runShellStep, type ShellStepRun } from '../support/run-shell-step.js';
 import { checkWorkflow, repositoryOnDisk } from './workflow-references.js';
 import { METAFLOW_REUSABLE_WORKFLOWS, REPO_ROOT, REUSABLE_WORKFLOWS, findStep, readRepoFile } from './workflow-files.js';
 
@@ -26,27 +26,10 @@ function tempDir(): string {
   return directory;
 }
 
-interface StepRun {
-  status: number;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
+type StepRun = ShellStepRun;
 
 function runBash(script: string, env: Record<string, string>, cwd: string): StepRun {
-  const runnerTemp = tempDir();
-  const scriptFile = path.join(runnerTemp, 'step.sh');
-  const outputFile = path.join(runnerTemp, 'output');
-  const summaryFile = path.join(runnerTemp, 'summary');
-  writeFileSync(scriptFile, script);
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  const result = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', scriptFile], {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: runnerTemp, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, ...env },
-  });
-  return { status: result.status ?? -1, stdout: result.stdout + result.stderr, outputs: parseCommandFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+  return runShellStep(script, { cwd, env, runnerTemp: tempDir() });
 }
 
 function runStep(file: string, job: string, step: string, env: Record<string, string>, cwd: string): StepRun {
